@@ -1,0 +1,137 @@
+"""The data layer, on the real files under $TRANSINV_DATA (../shared/data in CI)."""
+import gzip
+import shutil
+from urllib.error import URLError
+
+import pytest
+import torch
+
+from transinv import datasets
+from transinv.datasets import DatasetNotFoundError, data_root, load_dataset, select_classes
+
+IDX = ["mnist", "fmnist", "kmnist", "emnist", "emnist18"]
+N_CLASSES = {"mnist": 10, "fmnist": 10, "kmnist": 10, "emnist": 47, "emnist18": 18, "leek10": 10, "leek2": 2}
+OFFICIAL_SIZES = {"mnist": (60_000, 10_000), "fmnist": (60_000, 10_000), "kmnist": (60_000, 10_000),
+                  "emnist": (112_800, 18_800), "emnist18": (18 * 2400, 18 * 400)}
+
+
+@pytest.mark.parametrize("name", IDX)
+def test_idx_dataset(name):
+    d = load_dataset(name)
+    assert d.n_classes == N_CLASSES[name]
+    for images, labels in ((d.train_images, d.train_labels), (d.test_images, d.test_labels)):
+        assert images.dtype == torch.uint8 and images.shape[1:] == (28, 28)
+        assert labels.dtype == torch.int64 and len(labels) == len(images)
+        assert set(labels.unique().tolist()) == set(range(d.n_classes))
+    if d.resplit:  # made by us from the official test split: balanced, 80/20
+        train_counts, test_counts = (torch.bincount(y) for y in (d.train_labels, d.test_labels))
+        assert train_counts.eq(train_counts[0]).all() and test_counts.eq(test_counts[0]).all()
+        assert round((train_counts[0] + test_counts[0]).item() * 0.2) == test_counts[0]
+        assert "official test split" in d.source and "re-split" in d.source
+    else:
+        assert (len(d.train_labels), len(d.test_labels)) == OFFICIAL_SIZES[name]
+        assert "official split" in d.source
+
+
+def test_sizes_from_the_shared_offline_copies():
+    """What ../shared/data holds: full MNIST and FashionMNIST, test-only KMNIST and EMNIST ByMerge."""
+    if not (data_root() / "KMNIST" / "raw" / "t10k-images-idx3-ubyte.gz").is_file() or \
+            (data_root() / "KMNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("not the shared offline copies")
+    sizes = {n: (len(load_dataset(n).train_labels), len(load_dataset(n).test_labels)) for n in IDX}
+    assert sizes == {"mnist": (60_000, 10_000), "fmnist": (60_000, 10_000), "kmnist": (8000, 2000),
+                     "emnist": (47 * 332, 47 * 83), "emnist18": (18 * 344, 18 * 86)}
+    assert [load_dataset(n).resplit for n in IDX] == [False, False, True, True, True]
+
+
+def test_emnist18_is_digits_and_a_to_h():
+    assert load_dataset("emnist18").classes == tuple("0123456789ABCDEFGH")
+    assert load_dataset("emnist").classes[:18] == tuple("0123456789ABCDEFGH")
+
+
+def test_emnist_is_upright():
+    """EMNIST's digit class means must match MNIST's upright ones better than in any other orientation."""
+    mnist, emnist = load_dataset("mnist"), load_dataset("emnist")
+
+    def class_means(d):
+        return torch.stack([d.train_images[d.train_labels == k].float().mean(0) for k in range(10)])
+
+    def corr(a, b):
+        a, b = a.flatten(1) - a.flatten(1).mean(1, keepdim=True), b.flatten(1) - b.flatten(1).mean(1, keepdim=True)
+        return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))
+
+    m, e = class_means(mnist), class_means(emnist)
+    upright = corr(m, e)
+    assert (upright > corr(m, e.transpose(1, 2))).all()  # each digit, against the stored orientation
+    others = [torch.rot90(x, k, (1, 2)) for x in (e, e.transpose(1, 2)) for k in range(4)][1:]
+    assert all(upright.mean() > corr(m, o).mean() + 0.1 for o in others)
+
+
+def test_resplit_is_fixed_and_disjoint():
+    labels = torch.arange(1000) % 7
+    labels[:30] = 3  # unbalanced: class 3 gets more
+    train, test, cap = datasets._stratified_split(labels, range(7))
+    again = datasets._stratified_split(labels, range(7))
+    assert torch.equal(train, again[0]) and torch.equal(test, again[1])
+    assert not set(train.tolist()) & set(test.tolist())
+    assert torch.bincount(labels[train]).tolist() == [cap - round(cap * 0.2)] * 7
+    assert torch.bincount(labels[test]).tolist() == [round(cap * 0.2)] * 7
+
+
+def test_uncompressed_and_gzipped_files_give_the_same_items(tmp_path):
+    src = data_root() / "KMNIST" / "raw"
+    for sub, compress in (("gz", True), ("plain", False)):
+        raw = tmp_path / sub / "KMNIST" / "raw"
+        raw.mkdir(parents=True)
+        for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+            if compress:
+                shutil.copy(src / f"{name}.gz", raw)
+            else:
+                with gzip.open(src / f"{name}.gz") as f, open(raw / name, "wb") as out:
+                    shutil.copyfileobj(f, out)
+    a, b = (load_dataset("kmnist", tmp_path / sub, download=False) for sub in ("gz", "plain"))
+    assert torch.equal(a.train_images, b.train_images) and torch.equal(a.test_labels, b.test_labels)
+    assert a.resplit and str(tmp_path / "gz" / "KMNIST" / "raw") in a.source
+
+
+def test_missing_dataset_names_the_files(tmp_path):
+    with pytest.raises(DatasetNotFoundError) as error:
+        load_dataset("kmnist", tmp_path, download=False)
+    message = str(error.value)
+    assert "'kmnist'" in message and str(tmp_path / "KMNIST" / "raw") in message
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert name in message
+
+
+def test_failed_download_gives_one_clear_error(tmp_path, monkeypatch):
+    def offline(spec, root):
+        raise URLError("no network")
+    monkeypatch.setattr(datasets, "_download", offline)
+    with pytest.raises(DatasetNotFoundError, match=r"'emnist' not found .* could not download it \(URLError\)"
+                       r".*emnist-balanced-train-images-idx3-ubyte.gz.*emnist-bymerge-test-labels-idx1-ubyte.gz"):
+        load_dataset("emnist", tmp_path)
+
+
+def test_unknown_dataset():
+    with pytest.raises(ValueError, match="unknown dataset 'cifar10'; choose one of mnist, fmnist, kmnist, emnist"):
+        load_dataset("cifar10")
+
+
+def test_select_classes():
+    d = select_classes(load_dataset("mnist"), [5, 6, "7", 8, 9])
+    assert d.classes == tuple("56789") and d.n_classes == 5
+    assert set(d.train_labels.unique().tolist()) == set(range(5))
+    assert len(d.test_labels) == int((load_dataset("mnist").test_labels >= 5).sum())
+    with pytest.raises(ValueError, match="class list is empty"):
+        select_classes(d, [])
+    with pytest.raises(ValueError, match=r"class 12 is not in .*\[0, 10\)"):
+        select_classes(load_dataset("mnist"), [1, 12])
+
+
+@pytest.mark.parametrize("name", ["leek10", "leek2"])
+def test_leek_datasets(name):
+    d = load_dataset(name)
+    assert d.n_classes == N_CLASSES[name]
+    assert d.train_images.dtype == torch.uint8 and torch.equal(d.train_images, d.test_images)
+    assert d.train_labels.tolist() == list(range(d.n_classes))

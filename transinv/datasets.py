@@ -1,0 +1,228 @@
+"""Named item datasets: uint8 images (N, H, W), upright, with a fixed train/test split.
+
+Data root: ``$TRANSINV_DATA`` when set, else ``~/.cache/transinv/data``. The IDX datasets
+use torchvision's layout, ``ROOT/<Name>/raw/<file>[.gz]``; a missing dataset is
+downloaded with torchvision's class. Where only the official *test* split is present
+(KMNIST and EMNIST on offline machines), it is re-split, stratified, with a fixed
+seed, and capped to equal class sizes; ``ItemSet.source`` says so in words.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor
+from torchvision import datasets as tvd
+from torchvision.datasets.utils import extract_archive
+from torchvision.datasets.mnist import read_image_file, read_label_file
+
+from . import leek
+
+__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "data_root", "load_dataset", "select_classes"]
+
+DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "emnist18", "leek10", "leek2")
+SPLIT_SEED = 0         # fixes every re-split, independently of experiment seeds
+TEST_FRACTION = 0.2    # of each class, when we re-split an official test split
+EMNIST18_CLASSES = 18  # the paper's "first 18 categories" of EMNIST Balanced: 0-9 and A-H
+
+
+@dataclass(frozen=True)
+class ItemSet:
+    name: str
+    classes: tuple[str, ...]   # class names; labels index this tuple
+    train_images: Tensor       # uint8 (N, H, W), upright
+    train_labels: Tensor       # int64 (N,)
+    test_images: Tensor        # uint8 (M, H, W), never seen in training
+    test_labels: Tensor        # int64 (M,)
+    source: str                # provenance in words, for captions: files, split, caps
+    resplit: bool              # True when train/test were made by us from an official test split
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's files are missing and could not be downloaded."""
+
+
+@dataclass(frozen=True)
+class _IdxSpec:
+    folder: str                      # ROOT/<folder>/raw
+    torchvision_class: type
+    train_prefix: str                # file names: <prefix>-images-idx3-ubyte, <prefix>-labels-idx1-ubyte
+    test_prefix: str
+    fallback_prefix: str | None      # an official test split we can re-split when the full set is absent
+    classes: tuple[str, ...]         # class names, by label
+    transposed: bool = False         # EMNIST is stored transposed
+
+
+_SPECS = {
+    "mnist": _IdxSpec("MNIST", tvd.MNIST, "train", "t10k", None, tuple("0123456789")),
+    "fmnist": _IdxSpec("FashionMNIST", tvd.FashionMNIST, "train", "t10k", None, tuple(tvd.FashionMNIST.classes)),
+    "kmnist": _IdxSpec("KMNIST", tvd.KMNIST, "train", "t10k", "t10k", tuple(tvd.KMNIST.classes)),
+    # ByMerge has the 47 classes of Balanced, with the same label numbering.
+    "emnist": _IdxSpec("EMNIST", tvd.EMNIST, "emnist-balanced-train", "emnist-balanced-test",
+                       "emnist-bymerge-test", tuple(tvd.EMNIST.classes_split_dict["balanced"]), transposed=True),
+}
+_SPECS["emnist18"] = _SPECS["emnist"]
+
+
+def data_root() -> Path:
+    """The data root: $TRANSINV_DATA, else ~/.cache/transinv/data."""
+    return Path(os.environ.get("TRANSINV_DATA") or "~/.cache/transinv/data").expanduser()
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("TRANSINV_CACHE") or "~/.cache/transinv").expanduser() / "idx"
+
+
+def _file_names(prefix: str) -> tuple[str, str]:
+    return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+
+
+def _find(raw: Path, name: str) -> Path | None:
+    for candidate in (raw / name, raw / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _readable(path: Path, folder: str) -> Path:
+    """torchvision's IDX readers need an uncompressed file: decompress a .gz once into the cache."""
+    if path.suffix != ".gz":
+        return path
+    target = _cache_dir() / folder / path.stem
+    if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            extract_archive(str(path), tmp)
+            os.replace(Path(tmp) / path.stem, target)  # atomic: no half-written file survives a crash
+    return target
+
+
+def _read_pair(raw: Path, prefix: str, spec: _IdxSpec) -> tuple[Tensor, Tensor] | None:
+    paths = [_find(raw, name) for name in _file_names(prefix)]
+    if None in paths:
+        return None
+    images = read_image_file(str(_readable(paths[0], spec.folder)))
+    labels = read_label_file(str(_readable(paths[1], spec.folder)))
+    if spec.transposed:
+        images = images.transpose(1, 2).contiguous()
+    return images, labels
+
+
+def _download(spec: _IdxSpec, root: Path) -> None:
+    kwargs = {"split": "balanced"} if spec.torchvision_class is tvd.EMNIST else {}
+    spec.torchvision_class(str(root), train=True, download=True, **kwargs)
+
+
+def _not_found(name: str, spec: _IdxSpec, raw: Path, reason: str) -> DatasetNotFoundError:
+    full = [f"{n}.gz" for p in (spec.train_prefix, spec.test_prefix) for n in _file_names(p)]
+    message = (f"dataset {name!r} not found in {raw} and {reason}. Place these files there "
+               f"(gzipped or not): {', '.join(full)}")
+    if spec.fallback_prefix:
+        partial = [f"{n}.gz" for n in _file_names(spec.fallback_prefix)]
+        message += f"; or at least the official test split, {', '.join(partial)}, which is then re-split"
+    return DatasetNotFoundError(message + ". Set TRANSINV_DATA to use another data root.")
+
+
+def _stratified_split(labels: Tensor, classes: Sequence[int]) -> tuple[Tensor, Tensor, int]:
+    """Indices (train, test) keeping the same count of every class (the smallest), test = 20%."""
+    generator = torch.Generator().manual_seed(SPLIT_SEED)
+    members = [torch.nonzero(labels == c).flatten() for c in classes]
+    cap = min(len(m) for m in members)
+    n_test = round(cap * TEST_FRACTION)
+    train, test = [], []
+    for m in members:
+        chosen = m[torch.randperm(len(m), generator=generator)[:cap]]
+        test.append(chosen[:n_test])
+        train.append(chosen[n_test:])
+    return torch.cat(train).sort().values, torch.cat(test).sort().values, cap
+
+
+def _load_idx(name: str, root: Path, download: bool) -> ItemSet:
+    spec = _SPECS[name]
+    raw = root / spec.folder / "raw"
+    n_classes = EMNIST18_CLASSES if name == "emnist18" else len(spec.classes)
+    classes = range(n_classes)
+    train, test = _read_pair(raw, spec.train_prefix, spec), _read_pair(raw, spec.test_prefix, spec)
+    fallback = _read_pair(raw, spec.fallback_prefix, spec) if spec.fallback_prefix else None
+    if (train is None or test is None) and fallback is None:
+        if not download:
+            raise _not_found(name, spec, raw, "download=False")
+        try:
+            _download(spec, root)
+        except (RuntimeError, OSError) as error:  # offline: URLError is an OSError
+            raise _not_found(name, spec, raw, f"torchvision could not download it ({type(error).__name__})") from error
+        train, test = _read_pair(raw, spec.train_prefix, spec), _read_pair(raw, spec.test_prefix, spec)
+
+    if train is not None and test is not None:
+        keep = [torch.isin(labels, torch.tensor(classes)) for _, labels in (train, test)]
+        (x_tr, y_tr), (x_te, y_te) = ((x[k], y[k]) for (x, y), k in zip((train, test), keep))
+        source = (f"{spec.folder} official split ({len(y_tr):,} train / {len(y_te):,} test, "
+                  f"{n_classes} classes) from {raw}")
+        resplit = False
+    else:
+        images, labels = fallback
+        train_idx, test_idx, cap = _stratified_split(labels, classes)
+        x_tr, y_tr, x_te, y_te = images[train_idx], labels[train_idx], images[test_idx], labels[test_idx]
+        source = (f"{spec.folder} official test split ({spec.fallback_prefix}, {len(labels):,} images) "
+                  f"re-split by us: {n_classes} classes capped at {cap} each, stratified "
+                  f"{len(y_tr) // n_classes} train / {len(y_te) // n_classes} test per class "
+                  f"(seed {SPLIT_SEED}); the official train split was not found in {raw}")
+        resplit = True
+    return ItemSet(name, spec.classes[:n_classes], x_tr, y_tr, x_te, y_te, source, resplit)
+
+
+def _load_leek(name: str, root: Path) -> ItemSet:
+    images, source = leek.load_leek(name, root)
+    images = torch.from_numpy(images)
+    labels = torch.arange(len(images))
+    # One image per class: the same item is shown in training and test, only its position changes.
+    return ItemSet(name, tuple(f"object {i}" for i in range(len(images))), images, labels,
+                   images, labels, source + "; the one image per class is both train and test item", False)
+
+
+@lru_cache(maxsize=None)
+def _load(name: str, root: Path, download: bool) -> ItemSet:
+    return _load_leek(name, root) if name.startswith("leek") else _load_idx(name, root, download)
+
+
+def load_dataset(name: str, root: str | Path | None = None, *, download: bool = True) -> ItemSet:
+    """The named dataset (see DATASETS) from ``root`` (default: :func:`data_root`)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return _load(name, (Path(root).expanduser() if root is not None else data_root()).resolve(), download)
+
+
+def select_classes(items: ItemSet, classes: Sequence[int | str]) -> ItemSet:
+    """The items of some classes only (indices or names), relabelled 0..k-1 in the order given."""
+    if len(classes) == 0:
+        raise ValueError(f"the class list is empty; choose classes among {list(items.classes)}")
+    index = []
+    for c in classes:
+        i = items.classes.index(c) if isinstance(c, str) and c in items.classes else c
+        if not isinstance(i, int) or not 0 <= i < items.n_classes:
+            raise ValueError(f"class {c!r} is not in {items.name}: choose indices in [0, {items.n_classes}) "
+                             f"or names among {list(items.classes)}")
+        index.append(i)
+    if len(set(index)) != len(index):
+        raise ValueError(f"the class list {list(classes)} repeats a class")
+    old_to_new = torch.full((items.n_classes,), -1, dtype=torch.long)
+    old_to_new[torch.tensor(index)] = torch.arange(len(index))
+
+    def pick(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        keep = old_to_new[labels] >= 0
+        return images[keep], old_to_new[labels[keep]]
+
+    (x_tr, y_tr), (x_te, y_te) = pick(items.train_images, items.train_labels), pick(items.test_images, items.test_labels)
+    names = tuple(items.classes[i] for i in index)
+    return replace(items, name=f"{items.name}[{','.join(names)}]", classes=names, train_images=x_tr,
+                   train_labels=y_tr, test_images=x_te, test_labels=y_te,
+                   source=f"{items.source}; classes {', '.join(names)} only")
