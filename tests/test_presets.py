@@ -14,7 +14,8 @@ def test_paper_geometry_is_the_authors():
 
 
 def test_small_preset_is_derived_by_the_same_rule():
-    assert SMALL == scaled(64, "small")
+    geometry = scaled(64)
+    assert (SMALL.item_size, SMALL.grid) == (geometry.item_size, geometry.grid)
     assert (SMALL.canvas_size, SMALL.item_size) == (64, 14)
     assert SMALL.centre_range == (7, 57)
     assert SMALL.trained_centre == (7, 32)

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy.interpolate import griddata
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
 from .presets import Preset
 
-__all__ = ["image_grid", "canvas_geometry"]
+__all__ = ["image_grid", "canvas_geometry", "accuracy_heatmap", "transfer_matrix", "cosine_by_displacement"]
 
 
 def image_grid(images: Tensor, titles: list[str] | None = None, columns: int = 6, size: float = 1.6) -> Figure:
@@ -45,4 +48,48 @@ def canvas_geometry(preset: Preset) -> Figure:
     ax.plot([], [], c="tab:green", ls="--", label="9 areas (experiment 3)")
     ax.set(xlim=(0, n), ylim=(n, 0), aspect="equal", title=f"{preset.name} preset: {n} px canvas, {s} px items")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), fontsize=8, ncol=2)
+    return fig
+
+
+def accuracy_heatmap(grid: pd.DataFrame, canvas_size: int, trained_centre: tuple[int, int] | None = None,
+                     ax=None, title: str = "") -> Figure:
+    """Accuracy over the canvas, interpolated between the test-grid centres (the paper's figure 1C)."""
+    per_location = grid.groupby(["x", "y"])[["correct", "n"]].sum()
+    accuracy = (per_location["correct"] / per_location["n"]).reset_index(name="accuracy")
+    yy, xx = np.mgrid[0:canvas_size, 0:canvas_size]
+    surface = griddata(accuracy[["x", "y"]].to_numpy(), accuracy["accuracy"].to_numpy(), (xx, yy), method="cubic")
+    fig = ax.figure if ax is not None else plt.figure(figsize=(3.2, 3))
+    ax = ax or fig.add_subplot()
+    image = ax.imshow(np.clip(surface, 0, 1), vmin=0, vmax=1, cmap="viridis", extent=(0, canvas_size, canvas_size, 0))
+    if trained_centre is not None:
+        ax.plot(*trained_centre, marker="+", c="red", ms=10, mew=2)
+    ax.set(xticks=[], yticks=[], title=title or f"mean {accuracy['accuracy'].mean():.2f}")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="accuracy")
+    return fig
+
+
+def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None) -> Figure:
+    """Pretraining (rows) x fine-tuning (columns) matrix of a value, annotated (the paper's figure 2B)."""
+    matrix = table.pivot_table(index="pretrain", columns="finetune", values=value, aggfunc="mean", sort=False)
+    fig = ax.figure if ax is not None else plt.figure(figsize=(1 + 0.9 * matrix.shape[1], 1 + 0.8 * matrix.shape[0]))
+    ax = ax or fig.add_subplot()
+    image = ax.imshow(matrix.to_numpy(), vmin=0, vmax=100, cmap="viridis")
+    for (i, j), v in np.ndenumerate(matrix.to_numpy()):
+        ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if v < 60 else "black", fontsize=9)
+    ax.set(xticks=range(matrix.shape[1]), xticklabels=matrix.columns, yticks=range(matrix.shape[0]),
+           yticklabels=matrix.index, xlabel="fine-tuned on (1 location)", ylabel="pretrained on (translated)")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=value)
+    return fig
+
+
+def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None) -> Figure:
+    """Mean +- std (across classes) cosine similarity versus horizontal displacement (the paper's figure 3)."""
+    fig = ax.figure if ax is not None else plt.figure(figsize=(4.5, 3))
+    ax = ax or fig.add_subplot()
+    for name, part in table.groupby(hue, sort=False):
+        stats = part.groupby("dx")["cosine"].agg(["mean", "std"]).reset_index()
+        ax.plot(stats["dx"], stats["mean"], label=name)
+        ax.fill_between(stats["dx"], stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2)
+    ax.set(xlabel="displacement from the trained location (px)", ylabel="cosine similarity", ylim=(None, 1.02))
+    ax.legend(fontsize=8)
     return fig

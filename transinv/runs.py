@@ -1,0 +1,225 @@
+"""Runs: one directory per configuration under a results root, resumable, never trained twice.
+
+A run trains (from scratch, from ImageNet weights, or fine-tuning a finished run), then
+evaluates on the test grid. Its directory ``<results_root>/<run id>/`` holds
+``config.json``, ``ckpt.pt`` (model with its config; during training also the optimizer
+and RNG states, to resume), ``log.csv``, ``grid.csv`` (one row per grid centre and class)
+and, last, ``done.json`` (why training stopped, iterations, timings). A run without
+``done.json`` is unfinished: running it again resumes from its last checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .datasets import DATASETS, load_dataset, select_classes
+from .evaluate import grid_accuracy
+from .models import MODELS, Classifier, create_model, replace_head
+from .presets import get_preset, with_canvas
+from .stimuli import PLACEMENTS, ItemBank
+from .train import StoppingRule, make_optimizer, train
+
+__all__ = ["RunConfig", "Run", "run", "resolve_device"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    dataset: str                              # one of DATASETS
+    placement: str                            # how training items are placed: one of PLACEMENTS
+    preset: str = "small"                     # "small" or "paper"
+    classes: tuple[int, ...] | None = None    # train on these classes only (None: all)
+    init: str = "vanilla"                     # "vanilla", "imagenet", or the id of a finished run to fine-tune
+    model: str | None = None                  # None: the preset's model (or the parent run's)
+    freeze_features: bool = False             # fine-tune the classifier layers only
+    seed: int = 0
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """'auto' (or None): the GPU when there is one, else the CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename: no half-written file survives."""
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        pass
+    try:
+        write(tmp.name)
+        os.replace(tmp.name, path)
+    finally:
+        if os.path.exists(tmp.name):
+            os.remove(tmp.name)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    _atomic_write(path, lambda name: Path(name).write_text(json.dumps(data, indent=2) + "\n"))
+
+
+@dataclass
+class Run:
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def config(self) -> dict:
+        return json.loads((self.path / "config.json").read_text())
+
+    @property
+    def finished(self) -> bool:
+        return (self.path / "done.json").is_file()
+
+    @property
+    def result(self) -> dict:
+        return json.loads((self.path / "done.json").read_text())
+
+    @property
+    def grid(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "grid.csv")
+
+    @property
+    def log(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "log.csv")
+
+    def load_model(self, device: str | torch.device = "cpu") -> Classifier:
+        """The trained model, in eval mode."""
+        return load_checkpoint(self.path / "ckpt.pt", device=device).eval()
+
+
+def load_checkpoint(path: Path, *, num_classes: int | None = None, device: str | torch.device = "cpu") -> Classifier:
+    """A model from a checkpoint; ``num_classes``, when given, must match the checkpoint's."""
+    checkpoint = torch.load(path, map_location=device, weights_only=False)
+    config = checkpoint["config"]
+    if num_classes is not None and num_classes != config["num_classes"]:
+        raise ValueError(f"checkpoint {path} has {config['num_classes']} classes, but {num_classes} were expected")
+    model = create_model(config["model"], num_classes=config["num_classes"], canvas_size=config["canvas_size"])
+    model.load_state_dict(checkpoint["model"])
+    return model.to(device)
+
+
+def _resolve(config: RunConfig, results_root: Path) -> dict:
+    """The full configuration that identifies a run: every setting that changes its numbers."""
+    if config.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
+    if config.placement not in PLACEMENTS:
+        raise ValueError(f"unknown placement {config.placement!r}; choose one of {', '.join(PLACEMENTS)}")
+    if not isinstance(config.seed, int) or config.seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, but got {config.seed!r}")
+    preset = get_preset(config.preset)
+    model, canvas_size, parent = config.model or preset.model, preset.canvas_size, None
+    if config.init == "imagenet":
+        model = config.model or preset.imagenet_model
+        canvas_size = preset.imagenet_canvas_size
+    elif config.init != "vanilla":
+        parent_run = Run(results_root / config.init)
+        if not parent_run.finished:
+            raise ValueError(f"init={config.init!r} must be 'vanilla', 'imagenet' or the id of a finished run "
+                             f"in {results_root}")
+        parent = parent_run.config
+        model, canvas_size = parent["model"], parent["canvas_size"]
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    preset = with_canvas(preset, canvas_size)
+    n_classes = len(config.classes) if config.classes else load_dataset(config.dataset).n_classes
+    return {**dataclasses.asdict(config), "classes": list(config.classes) if config.classes else None,
+            "model": model, "num_classes": n_classes, "canvas_size": canvas_size,
+            "preset_settings": dataclasses.asdict(preset), "parent": parent}
+
+
+def run_id(resolved: dict) -> str:
+    digest = hashlib.sha1(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:10]
+    init = resolved["init"] if resolved["init"] in ("vanilla", "imagenet") else "finetuned"
+    return f"{resolved['dataset']}-{resolved['placement']}-{init}-{resolved['model']}-s{resolved['seed']}-{digest}"
+
+
+def run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
+        progress: bool = True, checkpoint_every: int = 500) -> Run:
+    """Train and evaluate ``config`` once; later calls return the finished run (or resume an unfinished one)."""
+    results_root = Path(results_root).expanduser()
+    resolved = _resolve(config, results_root)
+    this = Run(results_root / run_id(resolved))
+    if this.finished:
+        return this
+    try:
+        this.path.mkdir(parents=True, exist_ok=True)
+        _write_json(this.path / "config.json", resolved)
+    except OSError as error:
+        raise PermissionError(f"cannot write the run directory {this.path}: {error.strerror}. "
+                              f"Choose a writable results_root") from error
+    device = resolve_device(device)
+    preset = with_canvas(get_preset(config.preset), resolved["canvas_size"])
+    items = load_dataset(config.dataset)
+    if config.classes:
+        items = select_classes(items, list(config.classes))
+
+    torch.manual_seed(config.seed)  # model initialisation and dropout
+    if resolved["parent"] is not None:
+        model = replace_head(Run(results_root / config.init).load_model(), resolved["num_classes"])
+    else:
+        model = create_model(resolved["model"], num_classes=resolved["num_classes"], canvas_size=preset.canvas_size,
+                             pretrained=config.init == "imagenet")
+    model = model.to(device)
+    if config.freeze_features:
+        for p in model.net.features.parameters() if hasattr(model.net, "features") else model.net.parameters():
+            p.requires_grad_(False)
+        for p in model.net.get_submodule(model.head).parameters():
+            p.requires_grad_(True)
+    optimizer = make_optimizer(model, preset.lr)
+    rule, log = StoppingRule.for_preset(preset), []
+    generator = torch.Generator(device).manual_seed(config.seed)
+    ckpt_path = this.path / "ckpt.pt"
+    state = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.is_file() else {}
+    if state:  # an interrupted run: pick up where it stopped
+        model.load_state_dict(state["model"])
+
+    def save(**extra):
+        content = {"model": model.state_dict(), "config": resolved, **extra}
+        _atomic_write(ckpt_path, lambda name: torch.save(content, name))
+
+    if "reason" in state:  # trained already; the evaluation was interrupted
+        reason, train_seconds = state["reason"], state["train_seconds"]
+    else:
+        if state:
+            optimizer.load_state_dict(state["optimizer"])
+            rule, log = StoppingRule(**state["rule"]), state["log"]
+            generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+        start = time.perf_counter() - state.get("train_seconds", 0.0)
+
+        def save_training_state():
+            save(optimizer=optimizer.state_dict(), rule=dataclasses.asdict(rule), log=log,
+                 generator=generator.get_state(), torch_rng=torch.get_rng_state(),
+                 train_seconds=time.perf_counter() - start)
+
+        bank = ItemBank.build(items.train_images, items.train_labels, preset.item_size, device)
+        reason = train(model, bank, config.placement, preset, generator=generator, optimizer=optimizer, rule=rule,
+                       log=log, checkpoint=save_training_state, checkpoint_every=checkpoint_every,
+                       progress=progress, desc=this.id)
+        train_seconds = time.perf_counter() - start
+        _atomic_write(this.path / "log.csv", lambda name: pd.DataFrame(
+            log, columns=["iteration", "loss", "accuracy"]).to_csv(name, index=False))
+        save(reason=reason, iterations=rule.iterations, train_seconds=train_seconds)  # the final checkpoint
+
+    iterations = int(pd.read_csv(this.path / "log.csv")["iteration"].max()) + 1
+    grid = grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class, device=device)
+    _atomic_write(this.path / "grid.csv", lambda name: grid.to_csv(name, index=False))
+    _write_json(this.path / "done.json", {
+        "stop_reason": reason, "iterations": iterations, "train_seconds": round(train_seconds, 1),
+        "train_images_per_second": round(iterations * preset.batch_size / train_seconds, 1),
+        "eval_items_per_location": int(grid.groupby(["x", "y"])["n"].sum().iloc[0]),
+        "device": str(device), "data_source": items.source, "torch": torch.__version__,
+    })
+    return this

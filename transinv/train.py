@@ -1,0 +1,106 @@
+"""The training loop: Adam, cross-entropy, batches drawn on the fly, the authors' stopping rule."""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .models import Classifier
+from .presets import Preset
+from .stimuli import ItemBank, draw_batch
+
+__all__ = ["StoppingRule", "train"]
+
+
+@dataclass
+class StoppingRule:
+    """The authors' rule: stop when the running accuracy has stayed above ``threshold`` for
+    ``patience`` iterations, or the running loss has not improved by ``min_improvement``
+    (relative, 0.01%) for ``patience`` iterations, or after ``max_iters`` iterations."""
+    window: int                      # batches in the running mean
+    patience: int
+    max_iters: int
+    threshold: float = 0.75
+    min_improvement: float = 1e-4
+    losses: list = field(default_factory=list)
+    accuracies: list = field(default_factory=list)
+    above_for: int = 0               # consecutive iterations with running accuracy > threshold
+    best_loss: float = math.inf
+    stale_for: int = 0               # iterations since the running loss last improved
+    iterations: int = 0
+
+    def update(self, loss: float, accuracy: float) -> str | None:
+        """Record one batch; return why to stop ('accuracy', 'loss_plateau', 'max_iters') or None."""
+        self.iterations += 1
+        self.losses = (self.losses + [loss])[-self.window:]
+        self.accuracies = (self.accuracies + [accuracy])[-self.window:]
+        running_loss, running_acc = self.running
+        self.above_for = self.above_for + 1 if running_acc > self.threshold else 0
+        if running_loss < self.best_loss * (1 - self.min_improvement):
+            self.best_loss, self.stale_for = running_loss, 0
+        else:
+            self.stale_for += 1
+        if self.above_for >= self.patience:
+            return "accuracy"
+        if self.stale_for >= self.patience:
+            return "loss_plateau"
+        if self.iterations >= self.max_iters:
+            return "max_iters"
+        return None
+
+    @property
+    def running(self) -> tuple[float, float]:
+        """(loss, accuracy): means over the last ``window`` batches."""
+        return sum(self.losses) / len(self.losses), sum(self.accuracies) / len(self.accuracies)
+
+    @classmethod
+    def for_preset(cls, preset: Preset) -> StoppingRule:
+        return cls(window=preset.acc_window, patience=preset.patience, max_iters=preset.max_iters)
+
+
+def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Adam:
+    params = [p for p in model.parameters() if p.requires_grad]
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)  # fused Adam: ~7x faster steps on the CPU
+    return torch.optim.Adam(params, lr=lr, fused=fused)
+
+
+def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, generator: torch.Generator,
+          optimizer: torch.optim.Optimizer, rule: StoppingRule, log: list, checkpoint=None,
+          checkpoint_every: int = 500, progress: bool = True, desc: str = "train") -> str:
+    """Train until the stopping rule fires; return its reason. ``log`` gets (iteration, loss, accuracy) rows.
+
+    Everything that a resumed run needs (model, optimizer, rule, generator, log) is passed in,
+    so ``checkpoint()`` can save it every ``checkpoint_every`` iterations.
+    """
+    model.train()
+    bar = tqdm(total=rule.max_iters, initial=rule.iterations, desc=desc, disable=not progress, leave=False)
+    reason = None
+    while reason is None:
+        it = rule.iterations
+        if preset.warmup_iters:
+            for group in optimizer.param_groups:
+                group["lr"] = preset.lr * min(1.0, (it + 1) / preset.warmup_iters)
+        canvases, labels = draw_batch(bank, placement, preset, preset.batch_size, generator)
+        logits = model(canvases)
+        loss = nn.functional.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_value, accuracy = loss.item(), (logits.argmax(1) == labels).float().mean().item()
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"the training loss became {loss_value} at iteration {it}: lower the "
+                                     f"learning rate (lr={preset.lr}) or add warm-up (warmup_iters={preset.warmup_iters})")
+        reason = rule.update(loss_value, accuracy)
+        log.append((it, loss_value, accuracy))
+        bar.update(1)
+        if it % 20 == 0:
+            running_loss, running_acc = rule.running
+            bar.set_postfix(loss=f"{running_loss:.3f}", acc=f"{running_acc:.2f}")
+        if checkpoint is not None and reason is None and rule.iterations % checkpoint_every == 0:
+            checkpoint()
+    bar.close()
+    return reason
