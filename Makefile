@@ -35,6 +35,7 @@ book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install
 
 benchmark: install
 	$(BIN)/python benchmarks/placement.py
+	$(BIN)/python benchmarks/train_speed.py
 
 clean:
 	rm -rf _build book/executed

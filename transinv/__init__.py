@@ -1,12 +1,18 @@
 """transinv: an executable replication of Biscione & Bowers (2020), Learning Translation Invariance in CNNs."""
 from .datasets import DATASETS, DatasetNotFoundError, ItemSet, data_root, load_dataset, select_classes
-from .presets import PAPER, PRESETS, SMALL, Preset, get_preset, scaled
-from .stimuli import (PLACEMENTS, area_centres, grid_centres, one_location_centres, place, resize_items,
-                      sample_centres, translated_centres)
+from .evaluate import cosine_similarity, grid_accuracy, normalized_accuracy
+from .models import MODELS, Classifier, create_model, replace_head
+from .presets import PAPER, PRESETS, SMALL, Preset, get_preset, scaled, with_canvas
+from .runs import Run, RunConfig, load_checkpoint, resolve_device, run
+from .stimuli import (PLACEMENTS, ItemBank, area_centres, draw_batch, grid_centres, one_location_centres, place,
+                      resize_items, sample_centres, translated_centres)
 
 __all__ = [
     "DATASETS", "DatasetNotFoundError", "ItemSet", "data_root", "load_dataset", "select_classes",
-    "PAPER", "PRESETS", "SMALL", "Preset", "get_preset", "scaled",
-    "PLACEMENTS", "area_centres", "grid_centres", "one_location_centres", "place", "resize_items",
-    "sample_centres", "translated_centres",
+    "cosine_similarity", "grid_accuracy", "normalized_accuracy",
+    "MODELS", "Classifier", "create_model", "replace_head",
+    "PAPER", "PRESETS", "SMALL", "Preset", "get_preset", "scaled", "with_canvas",
+    "Run", "RunConfig", "load_checkpoint", "resolve_device", "run",
+    "PLACEMENTS", "ItemBank", "area_centres", "draw_batch", "grid_centres", "one_location_centres", "place",
+    "resize_items", "sample_centres", "translated_centres",
 ]
