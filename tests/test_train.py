@@ -5,7 +5,7 @@ from transinv.datasets import load_dataset, select_classes
 from transinv.models import create_model
 from transinv.presets import SMALL
 from transinv.stimuli import ItemBank, draw_batch
-from transinv.train import StoppingRule, make_optimizer, train
+from transinv.train import Speed, StoppingRule, make_optimizer, train
 
 
 def test_stops_on_accuracy_after_patience():
@@ -39,7 +39,7 @@ def test_for_preset_scales_the_windows():
     assert (rule.window, rule.patience, rule.max_iters) == (SMALL.acc_window, SMALL.patience, SMALL.max_iters)
 
 
-def train_a_little(seed, iters=6, corrupt=False):
+def train_a_little(seed, iters=6, corrupt=False, speed=Speed()):
     mnist = select_classes(load_dataset("mnist"), [0, 1, 2])
     bank = ItemBank.build(mnist.train_images[:300], mnist.train_labels[:300], SMALL.item_size)
     torch.manual_seed(seed)
@@ -49,7 +49,8 @@ def train_a_little(seed, iters=6, corrupt=False):
             model.net.classifier[0].weight.fill_(float("nan"))
     log = []
     reason = train(model, bank, "translated", SMALL, generator=torch.Generator().manual_seed(seed),
-                   optimizer=make_optimizer(model, SMALL.lr), rule=StoppingRule(1, 100, iters), log=log, progress=False)
+                   optimizer=make_optimizer(model, SMALL.lr), rule=StoppingRule(1, 100, iters), log=log, progress=False,
+                   speed=speed)
     return reason, log
 
 
@@ -71,3 +72,20 @@ def test_batches_draw_classes_uniformly():
     assert canvases.shape == (5000, 3, 64, 64)
     counts = torch.bincount(labels, minlength=10)
     assert counts.min() > 400 and counts.max() < 600  # 500 expected
+
+
+def test_reading_back_every_few_steps_changes_no_number():
+    assert train_a_little(0, iters=12, speed=Speed(sync_every=5)) == train_a_little(0, iters=12)
+
+
+def test_bf16_autocast_trains():
+    reason, log = train_a_little(0, iters=4, speed=Speed(autocast=True))
+    assert reason == "max_iters" and len(log) == 4 and all(0 < loss < 5 for _, loss, _ in log)
+
+
+def test_speed_for_device():
+    assert Speed.for_device(torch.device("cpu")) == Speed(autocast=False, channels_last=True, sync_every=1)
+    assert Speed.for_device(torch.device("cuda")) == Speed(autocast=True, channels_last=True, sync_every=25)
+    assert Speed.for_device(torch.device("cpu"), "bf16").autocast
+    with pytest.raises(ValueError, match="precision must be 'auto', 'float32' or 'bf16', but got 'fp16'"):
+        Speed.for_device(torch.device("cpu"), "fp16")

@@ -28,7 +28,7 @@ def test_items(items: ItemSet, per_class: int, seed: int = 0) -> tuple[Tensor, T
 
 @torch.no_grad()
 def grid_accuracy(model: Classifier, items: ItemSet, preset: Preset, *, per_class: int, seed: int = 0,
-                  device: str | torch.device = "cpu", batch_size: int = 512) -> pd.DataFrame:
+                  device: str | torch.device = "cpu", batch_size: int = 512, autocast: bool = False) -> pd.DataFrame:
     """Accuracy at every test-grid centre: one row per (x, y, class) with n items and n correct.
 
     The same test items (``per_class`` per class, never used in training) are shown at every centre.
@@ -45,7 +45,8 @@ def grid_accuracy(model: Classifier, items: ItemSet, preset: Preset, *, per_clas
     for start in range(0, len(pairs), batch_size):
         where, which = pairs[start:start + batch_size].unbind(1)
         canvases = place(images[which], centres[where], preset.canvas_size, check=False)
-        correct[start:start + batch_size] = model(canvases).argmax(1) == labels[which]
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=autocast):
+            correct[start:start + batch_size] = model(canvases).argmax(1) == labels[which]
     table = pd.DataFrame({"x": centres[pairs[:, 0], 0].cpu(), "y": centres[pairs[:, 0], 1].cpu(),
                           "label": labels[pairs[:, 1]].cpu(), "correct": correct.cpu().int()})
     table = table.groupby(["x", "y", "label"], as_index=False).agg(n=("correct", "size"), correct=("correct", "sum"))

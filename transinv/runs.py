@@ -26,7 +26,7 @@ from .evaluate import grid_accuracy
 from .models import MODELS, Classifier, create_model, replace_head
 from .presets import get_preset, with_canvas
 from .stimuli import PLACEMENTS, ItemBank
-from .train import StoppingRule, make_optimizer, train
+from .train import Speed, StoppingRule, make_optimizer, train
 
 __all__ = ["RunConfig", "Run", "run", "resolve_device"]
 
@@ -146,10 +146,15 @@ def run_id(resolved: dict) -> str:
 
 
 def run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
-        progress: bool = True, checkpoint_every: int = 500) -> Run:
-    """Train and evaluate ``config`` once; later calls return the finished run (or resume an unfinished one)."""
+        precision: str = "auto", progress: bool = True, checkpoint_every: int = 500) -> Run:
+    """Train and evaluate ``config`` once; later calls return the finished run (or resume an unfinished one).
+
+    ``precision``: 'auto' (bfloat16 autocast on a GPU, float32 on the CPU), 'float32' or 'bf16'.
+    """
     results_root = Path(results_root).expanduser()
-    resolved = _resolve(config, results_root)
+    device = resolve_device(device)
+    speed = Speed.for_device(device, precision)
+    resolved = {**_resolve(config, results_root), "precision": "bf16" if speed.autocast else "float32"}
     this = Run(results_root / run_id(resolved))
     if this.finished:
         return this
@@ -159,7 +164,6 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     except OSError as error:
         raise PermissionError(f"cannot write the run directory {this.path}: {error.strerror}. "
                               f"Choose a writable results_root") from error
-    device = resolve_device(device)
     preset = with_canvas(get_preset(config.preset), resolved["canvas_size"])
     items = load_dataset(config.dataset)
     if config.classes:
@@ -206,7 +210,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
 
         bank = ItemBank.build(items.train_images, items.train_labels, preset.item_size, device)
         reason = train(model, bank, config.placement, preset, generator=generator, optimizer=optimizer, rule=rule,
-                       log=log, checkpoint=save_training_state, checkpoint_every=checkpoint_every,
+                       log=log, speed=speed, checkpoint=save_training_state, checkpoint_every=checkpoint_every,
                        progress=progress, desc=this.id)
         train_seconds = time.perf_counter() - start
         _atomic_write(this.path / "log.csv", lambda name: pd.DataFrame(
@@ -214,7 +218,8 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
         save(reason=reason, iterations=rule.iterations, train_seconds=train_seconds)  # the final checkpoint
 
     iterations = int(pd.read_csv(this.path / "log.csv")["iteration"].max()) + 1
-    grid = grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class, device=device)
+    grid = grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class, device=device,
+                         batch_size=4096 if device.type == "cuda" else 512, autocast=speed.autocast)
     _atomic_write(this.path / "grid.csv", lambda name: grid.to_csv(name, index=False))
     _write_json(this.path / "done.json", {
         "stop_reason": reason, "iterations": iterations, "train_seconds": round(train_seconds, 1),

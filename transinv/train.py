@@ -13,7 +13,7 @@ from .models import Classifier
 from .presets import Preset
 from .stimuli import ItemBank, draw_batch
 
-__all__ = ["StoppingRule", "train"]
+__all__ = ["StoppingRule", "Speed", "make_optimizer", "train"]
 
 
 @dataclass
@@ -68,39 +68,71 @@ def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, fused=fused)
 
 
+@dataclass(frozen=True)
+class Speed:
+    """How the loop runs on a device; none of it changes the protocol (batch, optimiser, stopping rule)."""
+    autocast: bool = False      # bfloat16 autocast for the forward pass and the loss
+    channels_last: bool = True  # NHWC memory format: faster convolutions on CPUs and GPUs
+    sync_every: int = 1         # read loss and accuracy back to the host every this many steps
+
+    @classmethod
+    def for_device(cls, device: torch.device, precision: str = "auto") -> Speed:
+        """The fast path on a GPU (bf16, NHWC, a host sync every 25 steps); float32, NHWC, every step on the CPU."""
+        if precision not in ("auto", "float32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'float32' or 'bf16', but got {precision!r}")
+        autocast = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+        return cls(autocast=autocast, sync_every=25 if device.type == "cuda" else 1)
+
+
 def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, generator: torch.Generator,
-          optimizer: torch.optim.Optimizer, rule: StoppingRule, log: list, checkpoint=None,
-          checkpoint_every: int = 500, progress: bool = True, desc: str = "train") -> str:
+          optimizer: torch.optim.Optimizer, rule: StoppingRule, log: list, speed: Speed = Speed(),
+          checkpoint=None, checkpoint_every: int = 500, progress: bool = True, desc: str = "train") -> str:
     """Train until the stopping rule fires; return its reason. ``log`` gets (iteration, loss, accuracy) rows.
 
     Everything that a resumed run needs (model, optimizer, rule, generator, log) is passed in,
-    so ``checkpoint()`` can save it every ``checkpoint_every`` iterations.
+    so ``checkpoint()`` can save it every ``checkpoint_every`` iterations. With
+    ``speed.sync_every`` > 1 the rule sees each step's numbers in order, but only every
+    ``sync_every`` steps, so a run may train up to ``sync_every - 1`` steps past the
+    iteration at which the rule fired (never past ``max_iters``).
     """
+    device = bank.items.device
     model.train()
+    if speed.channels_last:
+        model.to(memory_format=torch.channels_last)
     bar = tqdm(total=rule.max_iters, initial=rule.iterations, desc=desc, disable=not progress, leave=False)
-    reason = None
+    reason, pending = None, []
     while reason is None:
-        it = rule.iterations
+        step = rule.iterations + len(pending)
         if preset.warmup_iters:
             for group in optimizer.param_groups:
-                group["lr"] = preset.lr * min(1.0, (it + 1) / preset.warmup_iters)
+                group["lr"] = preset.lr * min(1.0, (step + 1) / preset.warmup_iters)
         canvases, labels = draw_batch(bank, placement, preset, preset.batch_size, generator)
-        logits = model(canvases)
-        loss = nn.functional.cross_entropy(logits, labels)
+        if speed.channels_last:
+            canvases = canvases.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=speed.autocast):
+            logits = model(canvases)
+            loss = nn.functional.cross_entropy(logits, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_value, accuracy = loss.item(), (logits.argmax(1) == labels).float().mean().item()
-        if not math.isfinite(loss_value):
-            raise FloatingPointError(f"the training loss became {loss_value} at iteration {it}: lower the "
-                                     f"learning rate (lr={preset.lr}) or add warm-up (warmup_iters={preset.warmup_iters})")
-        reason = rule.update(loss_value, accuracy)
-        log.append((it, loss_value, accuracy))
-        bar.update(1)
-        if it % 20 == 0:
-            running_loss, running_acc = rule.running
-            bar.set_postfix(loss=f"{running_loss:.3f}", acc=f"{running_acc:.2f}")
-        if checkpoint is not None and reason is None and rule.iterations % checkpoint_every == 0:
+        pending.append(torch.stack([loss.detach().float(), (logits.argmax(1) == labels).float().mean()]))
+        if len(pending) < speed.sync_every and step + 1 < rule.max_iters:
+            continue
+        for loss_value, accuracy in torch.stack(pending).tolist():  # the one host sync
+            it = rule.iterations
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(f"the training loss became {loss_value} at iteration {it}: lower the "
+                                         f"learning rate (lr={preset.lr}) or add warm-up "
+                                         f"(warmup_iters={preset.warmup_iters})")
+            reason = rule.update(loss_value, accuracy)
+            log.append((it, loss_value, accuracy))
+            if reason:
+                break
+        bar.update(len(pending))
+        pending = []
+        running_loss, running_acc = rule.running
+        bar.set_postfix(loss=f"{running_loss:.3f}", acc=f"{running_acc:.2f}", refresh=False)
+        if checkpoint is not None and reason is None and rule.iterations % checkpoint_every < speed.sync_every:
             checkpoint()
     bar.close()
     return reason
