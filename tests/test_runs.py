@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from transinv import runs
+from transinv.parallel import run_many
 from transinv.runs import Run, RunConfig, load_checkpoint, run
 from transinv.train import StoppingRule
 
@@ -81,3 +82,22 @@ def test_bad_configurations(tiny_preset, tmp_path):
     blocker.write_text("")
     with pytest.raises(PermissionError, match="cannot write the run directory .*a_file.*writable results_root"):
         run(DIGITS, blocker, progress=False)
+
+
+def test_several_runs_at_once(tiny_preset, tmp_path):
+    configs = [RunConfig("mnist", "translated", classes=(0, 1, 2), preset=tiny_preset, seed=s) for s in (0, 1)]
+    done = run_many(configs, tmp_path, workers=2)
+    assert [r.config["seed"] for r in done] == [0, 1] and all(r.finished for r in done)
+    assert run_many(configs, tmp_path, workers=1)[1].path == done[1].path  # the same runs, found again
+    with pytest.raises(ValueError, match="workers must be a positive integer, but got 0"):
+        run_many(configs, tmp_path, workers=0)
+
+
+def test_device_requests():
+    assert runs.resolve_device("cpu") == torch.device("cpu")
+    assert runs.resolve_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(ValueError, match="unknown device 'gpu0'"):
+        runs.resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="'cuda' was asked for, but torch sees no GPU here"):
+            runs.resolve_device("cuda")

@@ -24,7 +24,7 @@ import torch
 from .datasets import DATASETS, load_dataset, select_classes
 from .evaluate import grid_accuracy
 from .models import MODELS, Classifier, create_model, replace_head
-from .presets import get_preset, with_canvas
+from .presets import Preset, get_preset, with_canvas
 from .stimuli import PLACEMENTS, ItemBank
 from .train import Speed, StoppingRule, make_optimizer, train
 
@@ -35,7 +35,7 @@ __all__ = ["RunConfig", "Run", "run", "resolve_device"]
 class RunConfig:
     dataset: str                              # one of DATASETS
     placement: str                            # how training items are placed: one of PLACEMENTS
-    preset: str = "small"                     # "small" or "paper"
+    preset: str | Preset = "small"            # "small", "paper", or a Preset
     classes: tuple[int, ...] | None = None    # train on these classes only (None: all)
     init: str = "vanilla"                     # "vanilla", "imagenet", or the id of a finished run to fine-tune
     model: str | None = None                  # None: the preset's model (or the parent run's)
@@ -47,7 +47,13 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """'auto' (or None): the GPU when there is one, else the CPU."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu' or 'cuda'") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} was asked for, but torch sees no GPU here: use 'auto' or 'cpu'")
+    return device
 
 
 def _atomic_write(path: Path, write) -> None:
