@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -141,13 +142,25 @@ def bf16_matmul_peak(device, n=8192, repeats=50):
     return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
+def mean_paper_iterations(results: str) -> float:
+    """Mean iterations of the finished runs under ``results``, each divided by its preset's iter_scale."""
+    counts = []
+    for done in Path(results).glob("*/done.json"):
+        settings = json.loads((done.parent / "config.json").read_text())["preset_settings"]
+        counts.append(json.loads(done.read_text())["iterations"] / settings["iter_scale"])
+    if not counts:
+        raise SystemExit(f"no finished runs in {results}")
+    return sum(counts) / len(counts)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20, help="time per measurement")
     parser.add_argument("--presets", nargs="+", default=["small", "paper"])
     parser.add_argument("--processes", nargs="+", type=int, default=None, help="concurrent runs to try")
-    parser.add_argument("--iterations", type=float, default=None,
-                        help="mean iterations per run for the protocol estimate (default: the 5000 cap)")
+    parser.add_argument("--iterations-from", default=None, metavar="RESULTS",
+                        help="estimate iterations per run from the finished runs there, rescaled to the "
+                             "paper's stopping rule (default: every run hits the 5000-iteration cap)")
     parser.add_argument("--json", default="benchmarks/speed.json")
     args = parser.parse_args()
     device = ti.resolve_device("auto")
@@ -157,6 +170,9 @@ def main():
             "torch": torch.__version__, "cpu_threads": torch.get_num_threads()}
     peak = bf16_matmul_peak(device) if device.type == "cuda" else None
     info["bf16_matmul_peak_tflops"] = peak / 1e12 if peak else None
+    measured_iterations = mean_paper_iterations(args.iterations_from) if args.iterations_from else None
+    info["iterations_per_run_source"] = (f"mean of finished runs in {args.iterations_from}, rescaled to the paper's "
+                                         f"stopping rule" if measured_iterations else "the 5000-iteration cap")
     processes = args.processes or ([1, 2, 4, 8] if device.type == "cuda" else [1, 2])
     rows = []
     for name in args.presets:
@@ -174,7 +190,7 @@ def main():
         if peak:
             row["fraction_of_peak_single"] = row["tflops_single"] * 1e12 / peak
             row["fraction_of_peak_best"] = row["tflops_best"] * 1e12 / peak
-        iterations = args.iterations or preset.max_iters
+        iterations = measured_iterations * preset.iter_scale if measured_iterations else preset.max_iters
         images = PROTOCOL_RUNS * (iterations * preset.batch_size + EVAL_IMAGES_PER_RUN / 3)  # forward ~ 1/3 step
         row["protocol_runs"], row["protocol_iterations_per_run"] = PROTOCOL_RUNS, iterations
         row["protocol_hours_estimate"] = images / best / 3600
@@ -192,6 +208,9 @@ def main():
               f"{r['protocol_hours_estimate']:10.1f}")
     with open(args.json, "w") as f:
         json.dump({"info": info, "rows": rows}, f, indent=2)
+    per_run = ", ".join(f"{r['preset']} {r['protocol_iterations_per_run']:.0f}" for r in rows)
+    print(f"protocol h: {PROTOCOL_RUNS} runs (experiments 1-3, 5 repetitions) at the best throughput above; "
+          f"iterations per run ({per_run}): {info['iterations_per_run_source']}")
     print(f"all numbers: {args.json}")
 
 

@@ -18,9 +18,8 @@ def test_a_run_leaves_a_complete_directory(tiny_preset, tmp_path):
     assert done.result["stop_reason"] in {"accuracy", "loss_plateau", "max_iters"}
     assert done.result["iterations"] == len(done.log) <= tiny_preset.max_iters
     assert len(done.grid) == 19 * 19 * 3 and done.result["eval_items_per_location"] == 3
-    assert "keys" not in torch.load(done.path / "ckpt.pt", weights_only=False)  # final: model and config only
-    assert set(torch.load(done.path / "ckpt.pt", weights_only=False)) == {"model", "config", "reason", "iterations",
-                                                                          "train_seconds"}
+    assert set(torch.load(done.path / "ckpt.pt", weights_only=False)) == {
+        "model", "config", "frozen_batchnorm", "reason", "iterations", "train_seconds"}
 
 
 def test_a_finished_run_is_loaded_not_trained(tiny_preset, tmp_path, monkeypatch):

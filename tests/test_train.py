@@ -89,3 +89,16 @@ def test_speed_for_device():
     assert Speed.for_device(torch.device("cpu"), "bf16").autocast
     with pytest.raises(ValueError, match="precision must be 'auto', 'float32' or 'bf16', but got 'fp16'"):
         Speed.for_device(torch.device("cpu"), "fp16")
+
+
+def test_pretrained_batchnorm_statistics_stay_frozen():
+    """Fine-tuning EfficientNet in batches of 32 must not drift its ImageNet batch-norm statistics."""
+    mnist = select_classes(load_dataset("mnist"), [0, 1, 2])
+    bank = ItemBank.build(mnist.train_images[:300], mnist.train_labels[:300], SMALL.item_size)
+    for pretrained in (True, False):
+        model = create_model("efficientnet_lite0", num_classes=3, canvas_size=64, pretrained=pretrained)
+        before = model.net.bn1.running_mean.clone()
+        train(model, bank, "one_location", SMALL, generator=torch.Generator().manual_seed(0),
+              optimizer=make_optimizer(model, SMALL.lr), rule=StoppingRule(1, 100, 2), log=[], progress=False)
+        assert torch.equal(model.net.bn1.running_mean, before) == pretrained
+        assert model.net.bn1.weight.grad is not None  # the layers themselves still learn

@@ -21,9 +21,11 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 class Classifier(nn.Module):
     """A network with its input normalisation, its head and its penultimate layer named."""
 
-    def __init__(self, name: str, net: nn.Module, mean, std, head: str, penultimate: str):
+    def __init__(self, name: str, net: nn.Module, mean, std, head: str, penultimate: str,
+                 frozen_batchnorm: bool = False):
         super().__init__()
         self.name, self.net, self.head, self.penultimate = name, net, head, penultimate
+        self.frozen_batchnorm = frozen_batchnorm  # fine-tune with the batch-norm statistics it came with
         self.register_buffer("mean", torch.tensor(mean).view(3, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(3, 1, 1))
 
@@ -113,8 +115,11 @@ def _build_vgg16_small(num_classes, pretrained, canvas_size, weights_file):
 def _build_efficientnet_lite0(num_classes, pretrained, canvas_size, weights_file):
     from . import efficientnet_lite
     net = efficientnet_lite.efficientnet_lite0(num_classes=num_classes, pretrained=pretrained)
+    # Fine-tuned on canvases in batches of 32, its batch-norm running statistics drift away from
+    # the batch statistics it trains with (measured: 0.94 accuracy in train mode, 0.22 in eval mode
+    # at the trained location), so pretrained models keep their ImageNet statistics.
     return Classifier("efficientnet_lite0", net, efficientnet_lite.MEAN, efficientnet_lite.STD,
-                      head="classifier", penultimate="global_pool")
+                      head="classifier", penultimate="global_pool", frozen_batchnorm=pretrained)
 
 
 class _Entry(NamedTuple):

@@ -84,7 +84,7 @@ def scaled(canvas_size: int, name: str | None = None, **settings) -> Preset:
 
 PAPER = scaled(PAPER_CANVAS, "paper")
 # 64 px: divisible by VGG's five 2x poolings, small enough to train on 2 CPU cores; items of 14 px.
-SMALL = scaled(64, "small", model="vgg16_small", imagenet_model="efficientnet_lite0", imagenet_canvas_size=128,
+SMALL = scaled(64, "small", model="vgg16_small", imagenet_model="efficientnet_lite0", imagenet_canvas_size=64,
                lr=3e-4, warmup_iters=100, iter_scale=0.3, eval_items_per_class=10)
 PRESETS = {p.name: p for p in (PAPER, SMALL)}
 

@@ -113,6 +113,7 @@ def load_checkpoint(path: Path, *, num_classes: int | None = None, device: str |
         raise ValueError(f"checkpoint {path} has {config['num_classes']} classes, but {num_classes} were expected")
     model = create_model(config["model"], num_classes=config["num_classes"], canvas_size=config["canvas_size"])
     model.load_state_dict(checkpoint["model"])
+    model.frozen_batchnorm = checkpoint.get("frozen_batchnorm", False)
     return model.to(device)
 
 
@@ -196,7 +197,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
         model.load_state_dict(state["model"])
 
     def save(**extra):
-        content = {"model": model.state_dict(), "config": resolved, **extra}
+        content = {"model": model.state_dict(), "config": resolved, "frozen_batchnorm": model.frozen_batchnorm, **extra}
         _atomic_write(ckpt_path, lambda name: torch.save(content, name))
 
     if "reason" in state:  # trained already; the evaluation was interrupted

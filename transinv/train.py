@@ -97,6 +97,10 @@ def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, 
     """
     device = bank.items.device
     model.train()
+    if model.frozen_batchnorm:  # keep the pretrained statistics: train and test normalise alike
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
     if speed.channels_last:
         model.to(memory_format=torch.channels_last)
     bar = tqdm(total=rule.max_iters, initial=rule.iterations, desc=desc, disable=not progress, leave=False)
