@@ -23,7 +23,7 @@ def image_grid(images: Tensor, titles: list[str] | None = None, columns: int = 6
         ax.axis("off")
         if i < n:
             image = images[i][0] if images[i].ndim == 3 else images[i]
-            ax.imshow(image.cpu(), cmap="gray", vmin=0, vmax=1 if image.is_floating_point() else 255)
+            ax.imshow(image.cpu().numpy(), cmap="gray", vmin=0, vmax=1 if image.is_floating_point() else 255)
             if titles:
                 ax.set_title(titles[i], fontsize=8)
     fig.tight_layout()
