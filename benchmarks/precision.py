@@ -10,14 +10,9 @@ import argparse
 import time
 
 import transinv as ti
+from transinv.evaluate import accuracy_at_and_away
 
 FIVE_TO_NINE = (5, 6, 7, 8, 9)
-
-
-def on_and_off(grid, preset):
-    x0, y0 = preset.trained_centre
-    at = (grid["x"] == x0) & (grid["y"] == y0)
-    return grid[at]["correct"].sum() / grid[at]["n"].sum(), grid[~at]["correct"].sum() / grid[~at]["n"].sum()
 
 
 def main():
@@ -35,7 +30,7 @@ def main():
             pre = ti.run(ti.RunConfig("mnist", "translated", classes=(0, 1, 2, 3, 4), seed=seed), **kwargs)
             fine = ti.run(ti.RunConfig("mnist", "one_location", classes=FIVE_TO_NINE, init=pre.id, seed=seed), **kwargs)
             vanilla = ti.run(ti.RunConfig("mnist", "one_location", classes=FIVE_TO_NINE, seed=seed), **kwargs)
-            (_, p), (f_on, f_off), (v_on, v_off) = (on_and_off(r.grid, ti.SMALL) for r in (pre, fine, vanilla))
+            (_, p), (f_on, f_off), (v_on, v_off) = (accuracy_at_and_away(r.grid, ti.SMALL.trained_centre) for r in (pre, fine, vanilla))
             print(f"{precision:9} {seed:4d} {p:12.3f} {f_on:8.3f} / {f_off:.3f} {v_on:6.3f} / {v_off:.3f} "
                   f"{time.perf_counter() - start:5.0f}s", flush=True)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
 import platform
 import time
 from pathlib import Path
@@ -27,8 +26,8 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 import transinv as ti
-from transinv.stimuli import ItemBank, draw_batch
-from transinv.train import Speed, make_optimizer
+from transinv.stimuli import ItemBank
+from transinv.train import Speed, make_optimizer, train_step
 
 # Runs of the whole paper protocol, 5 repetitions: experiment 1 (6 datasets x vanilla/ImageNet),
 # experiment 2 (6 pretrainings + 36 fine-tunings), experiment 3 (EMNIST18 areas + MNIST fine-tuning).
@@ -91,14 +90,7 @@ def ours_rate(preset, model_name, device, seconds, flops=False):
     generator = torch.Generator(device).manual_seed(0)
 
     def step():
-        x, y = draw_batch(bank, "translated", preset, preset.batch_size, generator)
-        x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=speed.autocast):
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return loss.detach()
+        return train_step(model, optimizer, bank, "translated", preset, generator, speed)
 
     if flops:
         with FlopCounterMode(display=False) as counter:

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from transinv.datasets import load_dataset, select_classes
-from transinv.evaluate import cosine_similarity, grid_accuracy, normalized_accuracy
+from transinv.evaluate import accuracy_at_and_away, cosine_similarity, grid_accuracy, normalized_accuracy
 from transinv.models import Classifier
 from transinv.presets import SMALL
 
@@ -54,3 +54,9 @@ def test_cosine_similarity():
     table = cosine_similarity(pixels, mnist, SMALL)
     assert table[table["dx"] == 0]["cosine"].min() > 0.9999  # the reference itself
     assert table[table["dx"] > 20]["cosine"].mean() < 0.8    # a fully connected layer sees other pixels
+
+
+def test_accuracy_at_and_away():
+    import pandas as pd
+    grid = pd.DataFrame({"x": [7, 7, 9], "y": [32, 32, 32], "label": [0, 1, 0], "n": [10, 10, 20], "correct": [10, 8, 5]})
+    assert accuracy_at_and_away(grid, (7, 32)) == (0.9, 0.25)

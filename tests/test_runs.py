@@ -1,11 +1,10 @@
-import json
 
 import pytest
 import torch
 
 from transinv import runs
 from transinv.parallel import run_many
-from transinv.runs import Run, RunConfig, load_checkpoint, run
+from transinv.runs import RunConfig, load_checkpoint, run
 from transinv.train import StoppingRule
 
 DIGITS = RunConfig("mnist", "translated", classes=(0, 1, 2))

@@ -6,17 +6,11 @@ at one location, recognises 5-9 far above chance across the canvas.
 """
 import pytest
 
+from transinv.evaluate import accuracy_at_and_away
 from transinv.presets import SMALL
 from transinv.runs import RunConfig, run
 
 CHANCE = 1 / 5
-
-
-def on_and_off(grid):
-    """Accuracy at the trained location, and over the other 360 grid centres."""
-    x0, y0 = SMALL.trained_centre
-    at = (grid["x"] == x0) & (grid["y"] == y0)
-    return grid[at]["correct"].sum() / grid[at]["n"].sum(), grid[~at]["correct"].sum() / grid[~at]["n"].sum()
 
 
 @pytest.mark.science
@@ -27,7 +21,7 @@ def test_translation_invariance_is_learned_not_built_in(tmp_path):
     vanilla = run(RunConfig("mnist", "one_location", classes=(5, 6, 7, 8, 9)), tmp_path, progress=False)
 
     (_, pretrain_off), (finetuned_on, finetuned_off), (vanilla_on, vanilla_off) = (
-        on_and_off(r.grid) for r in (pretrained, finetuned, vanilla))
+        accuracy_at_and_away(r.grid, SMALL.trained_centre) for r in (pretrained, finetuned, vanilla))
     print(f"pretrained on 0-4, translated: {pretrain_off:.3f} off the trained location\n"
           f"fine-tuned on 5-9 at one location: {finetuned_on:.3f} there, {finetuned_off:.3f} elsewhere\n"
           f"vanilla on 5-9 at one location: {vanilla_on:.3f} there, {vanilla_off:.3f} elsewhere")

@@ -1,6 +1,6 @@
 """transinv: an executable replication of Biscione & Bowers (2020), Learning Translation Invariance in CNNs."""
 from .datasets import DATASETS, DatasetNotFoundError, ItemSet, data_root, load_dataset, select_classes
-from .evaluate import cosine_similarity, grid_accuracy, normalized_accuracy
+from .evaluate import accuracy_at_and_away, cosine_similarity, grid_accuracy, normalized_accuracy
 from .models import MODELS, Classifier, create_model, replace_head
 from .presets import PAPER, PRESETS, SMALL, Preset, get_preset, scaled, with_canvas
 from .runs import Run, RunConfig, load_checkpoint, resolve_device, run
@@ -9,7 +9,7 @@ from .stimuli import (PLACEMENTS, ItemBank, area_centres, draw_batch, grid_centr
 
 __all__ = [
     "DATASETS", "DatasetNotFoundError", "ItemSet", "data_root", "load_dataset", "select_classes",
-    "cosine_similarity", "grid_accuracy", "normalized_accuracy",
+    "accuracy_at_and_away", "cosine_similarity", "grid_accuracy", "normalized_accuracy",
     "MODELS", "Classifier", "create_model", "replace_head",
     "PAPER", "PRESETS", "SMALL", "Preset", "get_preset", "scaled", "with_canvas",
     "Run", "RunConfig", "load_checkpoint", "resolve_device", "run",

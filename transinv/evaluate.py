@@ -10,7 +10,7 @@ from .models import Classifier
 from .presets import Preset
 from .stimuli import grid_centres, place, resize_items
 
-__all__ = ["test_items", "grid_accuracy", "normalized_accuracy", "cosine_similarity"]
+__all__ = ["test_items", "grid_accuracy", "accuracy_at_and_away", "normalized_accuracy", "cosine_similarity"]
 
 
 def test_items(items: ItemSet, per_class: int, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -52,6 +52,13 @@ def grid_accuracy(model: Classifier, items: ItemSet, preset: Preset, *, per_clas
     table = table.groupby(["x", "y", "label"], as_index=False).agg(n=("correct", "size"), correct=("correct", "sum"))
     table["class"] = [items.classes[k] for k in table["label"]]
     return table
+
+
+def accuracy_at_and_away(grid: pd.DataFrame, trained_centre: tuple[int, int]) -> tuple[float, float]:
+    """Accuracy at the trained centre, and over every other grid centre, from a grid table."""
+    at = (grid["x"] == trained_centre[0]) & (grid["y"] == trained_centre[1])
+    return (float(grid[at]["correct"].sum() / grid[at]["n"].sum()),
+            float(grid[~at]["correct"].sum() / grid[~at]["n"].sum()))
 
 
 def normalized_accuracy(accuracy, n_classes: int):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 import torch
@@ -13,7 +12,7 @@ from .models import Classifier
 from .presets import Preset
 from .stimuli import ItemBank, draw_batch
 
-__all__ = ["StoppingRule", "Speed", "make_optimizer", "train"]
+__all__ = ["StoppingRule", "Speed", "make_optimizer", "train_step", "train"]
 
 
 @dataclass
@@ -84,6 +83,21 @@ class Speed:
         return cls(autocast=autocast, sync_every=25 if device.type == "cuda" else 1)
 
 
+def train_step(model: Classifier, optimizer: torch.optim.Optimizer, bank: ItemBank, placement: str, preset: Preset,
+               generator: torch.Generator, speed: Speed = Speed()) -> torch.Tensor:
+    """One optimiser step on a freshly drawn batch; (loss, accuracy) as a device tensor, not read back."""
+    canvases, labels = draw_batch(bank, placement, preset, preset.batch_size, generator)
+    if speed.channels_last:
+        canvases = canvases.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(canvases.device.type, dtype=torch.bfloat16, enabled=speed.autocast):
+        logits = model(canvases)
+        loss = nn.functional.cross_entropy(logits, labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return torch.stack([loss.detach().float(), (logits.argmax(1) == labels).float().mean()])
+
+
 def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, generator: torch.Generator,
           optimizer: torch.optim.Optimizer, rule: StoppingRule, log: list, speed: Speed = Speed(),
           checkpoint=None, checkpoint_every: int = 500, progress: bool = True, desc: str = "train") -> str:
@@ -95,7 +109,6 @@ def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, 
     ``sync_every`` steps, so a run may train up to ``sync_every - 1`` steps past the
     iteration at which the rule fired (never past ``max_iters``).
     """
-    device = bank.items.device
     model.train()
     if model.frozen_batchnorm:  # keep the pretrained statistics: train and test normalise alike
         for module in model.modules():
@@ -110,16 +123,7 @@ def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, 
         if preset.warmup_iters:
             for group in optimizer.param_groups:
                 group["lr"] = preset.lr * min(1.0, (step + 1) / preset.warmup_iters)
-        canvases, labels = draw_batch(bank, placement, preset, preset.batch_size, generator)
-        if speed.channels_last:
-            canvases = canvases.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=speed.autocast):
-            logits = model(canvases)
-            loss = nn.functional.cross_entropy(logits, labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        pending.append(torch.stack([loss.detach().float(), (logits.argmax(1) == labels).float().mean()]))
+        pending.append(train_step(model, optimizer, bank, placement, preset, generator, speed))
         if len(pending) < speed.sync_every and step + 1 < rule.max_iters:
             continue
         for loss_value, accuracy in torch.stack(pending).tolist():  # the one host sync
