@@ -33,6 +33,9 @@ book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install
 	@mkdir -p $(@D)
 	$(BIN)/papermill $< $@ --cwd notebooks -p preset $(PRESET)
 
+# Offline ipywidgets JavaScript for the built book, and the headless-browser check of it.
+include book/widgets.mk
+
 benchmark: install
 	$(BIN)/python benchmarks/placement.py
 	$(BIN)/python benchmarks/train_speed.py
