@@ -6,15 +6,21 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# `make book PRESET=paper` runs the paper preset (GPU).
+# `make book PRESET=paper REPETITIONS=5` runs the paper preset (GPU). The small preset's one
+# repetition keeps `make book` to about an hour on 2 CPU cores (book/reproduce.md).
 PRESET ?= small
+REPETITIONS ?= 1
+# Runs are kept in $(RESULTS)/$(PRESET); finished runs are reused, so a second build takes minutes.
+RESULTS ?= results
 # Data root: TRANSINV_DATA if set; else the offline copies next to the project (../shared/data)
 # when they exist; else the library's default, ~/.cache/transinv/data (torchvision downloads there).
 TRANSINV_DATA ?= $(abspath $(wildcard ../shared/data))
 export TRANSINV_DATA
 
-NOTEBOOKS := $(filter-out notebooks/explore.ipynb,$(wildcard notebooks/*.ipynb))
-EXECUTED := $(NOTEBOOKS:notebooks/%.ipynb=book/executed/%.ipynb)
+# In the order they run: cossim and explore reuse experiment 2's runs; summary reads every experiment.
+EXPERIMENTS := exp1 exp2 cossim exp3 explore summary
+EXECUTED := $(patsubst %,book/executed/%.ipynb,stimuli $(EXPERIMENTS))
+PROVENANCE := $(RESULTS)/$(PRESET)/provenance.json
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -25,13 +31,26 @@ $(VENV)/.installed: pyproject.toml
 test: install
 	$(BIN)/python -m pytest
 
-book: $(EXECUTED) install
+book: $(EXECUTED) book/executed/reproduce.ipynb install
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
+COMMON = -p preset $(PRESET) -p results_root $(abspath $(RESULTS))
+book/executed/%.ipynb: PARAMETERS = $(COMMON) -p repetitions $(REPETITIONS)
+book/executed/stimuli.ipynb: PARAMETERS = -p preset $(PRESET)
+book/executed/explore.ipynb: PARAMETERS = $(COMMON)
+book/executed/reproduce.ipynb: PARAMETERS = $(COMMON)
+book/executed/cossim.ipynb book/executed/explore.ipynb: book/executed/exp2.ipynb
+book/executed/summary.ipynb: book/executed/exp1.ipynb book/executed/cossim.ipynb book/executed/exp3.ipynb
+book/executed/reproduce.ipynb: $(PROVENANCE)
+
 book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install
 	@mkdir -p $(@D)
-	$(BIN)/papermill $< $@ --cwd notebooks -p preset $(PRESET)
+	$(BIN)/papermill $< $@ --cwd notebooks --log-output $(PARAMETERS)
+
+# Written once, by the first complete execution (it records the wall time of making the results).
+$(PROVENANCE): $(EXECUTED)
+	$(BIN)/python -m transinv.provenance $(RESULTS)/$(PRESET) $(EXECUTED)
 
 # Offline ipywidgets JavaScript for the built book, and the headless-browser check of it.
 include book/widgets.mk

@@ -43,5 +43,5 @@ def test_bad_canvas_size(bad):
 
 def test_get_preset():
     assert get_preset("paper") is PAPER and get_preset(SMALL) is SMALL
-    with pytest.raises(ValueError, match=r"unknown preset 'large'.*\['paper', 'small'\]"):
+    with pytest.raises(ValueError, match=r"unknown preset 'large'.*\['paper', 'small', 'tiny'\]"):
         get_preset("large")

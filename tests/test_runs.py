@@ -12,7 +12,7 @@ DIGITS = RunConfig("mnist", "translated", classes=(0, 1, 2))
 
 def test_a_run_leaves_a_complete_directory(tiny_preset, tmp_path):
     done = run(DIGITS, tmp_path, progress=False)
-    assert {p.name for p in done.path.iterdir()} == {"config.json", "ckpt.pt", "log.csv", "grid.csv", "done.json"}
+    assert {p.name for p in done.path.iterdir()} == {"config.json", "ckpt.pt", "log.csv.gz", "grid.csv.gz", "done.json"}
     assert done.config["dataset"] == "mnist" and done.config["num_classes"] == 3
     assert done.result["stop_reason"] in {"accuracy", "loss_plateau", "max_iters"}
     assert done.result["iterations"] == len(done.log) <= tiny_preset.max_iters

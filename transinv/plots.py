@@ -11,7 +11,8 @@ from torch import Tensor
 
 from .presets import Preset
 
-__all__ = ["image_grid", "canvas_geometry", "accuracy_heatmap", "transfer_matrix", "cosine_by_displacement"]
+__all__ = ["image_grid", "canvas_geometry", "accuracy_heatmap", "heatmap_grid", "bars", "transfer_matrix",
+           "cosine_by_displacement"]
 
 
 def image_grid(images: Tensor, titles: list[str] | None = None, columns: int = 6, size: float = 1.6) -> Figure:
@@ -68,14 +69,53 @@ def accuracy_heatmap(grid: pd.DataFrame, canvas_size: int, trained_centre: tuple
     return fig
 
 
-def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None) -> Figure:
-    """Pretraining (rows) x fine-tuning (columns) matrix of a value, annotated (the paper's figure 2B)."""
-    matrix = table.pivot_table(index="pretrain", columns="finetune", values=value, aggfunc="mean", sort=False)
+def heatmap_grid(grids: dict[tuple[str, str], pd.DataFrame], canvas_size: int,
+                 trained_centre: tuple[int, int] | None = None) -> Figure:
+    """Heatmaps in rows x columns, keyed by (row label, column label); repetitions pooled per key."""
+    rows = list(dict.fromkeys(r for r, _ in grids))
+    columns = list(dict.fromkeys(c for _, c in grids))
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(3.1 * len(columns), 2.6 * len(rows)), squeeze=False)
+    for (row, column), grid in grids.items():
+        ax = axes[rows.index(row), columns.index(column)]
+        accuracy_heatmap(grid, canvas_size, trained_centre, ax=ax)
+        ax.set_title(f"{row}, {column}: mean {grid['correct'].sum() / grid['n'].sum():.2f}", fontsize=9)
+    for ax in axes.flat:
+        if not ax.images:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.Series | None = None) -> Figure:
+    """Mean +- std of ``value`` (across the rows of each x and hue: repetitions) as grouped bars."""
+    stats = table.groupby([x, hue], sort=False)[value].agg(["mean", "std"]).reset_index()
+    xs, hues = list(dict.fromkeys(stats[x])), list(dict.fromkeys(stats[hue]))
+    fig = ax.figure if ax is not None else plt.figure(figsize=(max(4.5, 1.5 + 0.3 * len(xs) * len(hues)), 3.2))
+    ax = ax or fig.add_subplot()
+    width = 0.8 / len(hues)
+    for k, h in enumerate(hues):
+        part = stats[stats[hue] == h].set_index(x).reindex(xs)
+        ax.bar(np.arange(len(xs)) + (k - (len(hues) - 1) / 2) * width, part["mean"], width,
+               yerr=part["std"].fillna(0), capsize=2, label=str(h))
+    if chance is not None:  # one chance level per x
+        for i, level in enumerate(chance.reindex(xs)):
+            ax.hlines(level, i - 0.45, i + 0.45, colors="black", linestyles=":", lw=1)
+    ax.set(xticks=range(len(xs)), xticklabels=xs, ylabel=value)
+    ax.legend(fontsize=8, title=hue, title_fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    fig.tight_layout()
+    return fig
+
+
+def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None, vmax: float = 100,
+                    columns: str = "finetune") -> Figure:
+    """Pretraining (rows) x fine-tuning (``columns``) matrix of a value, annotated (the paper's figure 2B)."""
+    matrix = table.pivot_table(index="pretrain", columns=columns, values=value, aggfunc="mean", sort=False)
     fig = ax.figure if ax is not None else plt.figure(figsize=(1 + 0.9 * matrix.shape[1], 1 + 0.8 * matrix.shape[0]))
     ax = ax or fig.add_subplot()
-    image = ax.imshow(matrix.to_numpy(), vmin=0, vmax=100, cmap="viridis")
+    image = ax.imshow(matrix.to_numpy(), vmin=0, vmax=vmax, cmap="viridis")
     for (i, j), v in np.ndenumerate(matrix.to_numpy()):
-        ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if v < 60 else "black", fontsize=9)
+        ax.text(j, i, f"{v:.0f}" if vmax > 10 else f"{v:.2f}", ha="center", va="center",
+                color="white" if v < 0.6 * vmax else "black", fontsize=9)
     ax.set(xticks=range(matrix.shape[1]), xticklabels=matrix.columns, yticks=range(matrix.shape[0]),
            yticklabels=matrix.index, xlabel="fine-tuned on (1 location)", ylabel="pretrained on (translated)")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["Preset", "scaled", "with_canvas", "get_preset", "PAPER", "SMALL", "PRESETS"]
+__all__ = ["Preset", "scaled", "with_canvas", "get_preset", "PAPER", "SMALL", "TINY", "PRESETS"]
 
 PAPER_CANVAS = 224                          # px, the authors' canvas side
 PAPER_ITEM = 50                             # px, the authors' item side
@@ -34,7 +34,7 @@ class Preset:
     lr: float = 1e-4                     # Adam; the authors' code default (the paper's text says 1e-3)
     warmup_iters: int = 0                # linear learning-rate warm-up
     iter_scale: float = 1.0              # scales max_iters and the stopping rule's windows
-    eval_items_per_class: int = 10       # test items per class at each grid location
+    eval_items: int = 100                # test items shown at each grid centre, spread evenly over the classes
 
     @property
     def max_iters(self) -> int:
@@ -47,6 +47,10 @@ class Preset:
     @property
     def patience(self) -> int:
         return max(1, _round(PAPER_PATIENCE * self.iter_scale))
+
+    def eval_items_per_class(self, n_classes: int) -> int:
+        """Test items per class at each grid centre: ``eval_items`` spread over the classes, at least one."""
+        return max(1, self.eval_items // n_classes)
 
     @property
     def centre_range(self) -> tuple[int, int]:
@@ -85,8 +89,10 @@ def scaled(canvas_size: int, name: str | None = None, **settings) -> Preset:
 PAPER = scaled(PAPER_CANVAS, "paper")
 # 64 px: divisible by VGG's five 2x poolings, small enough to train on 2 CPU cores; items of 14 px.
 SMALL = scaled(64, "small", model="vgg16_small", imagenet_model="efficientnet_lite0", imagenet_canvas_size=64,
-               lr=3e-4, warmup_iters=100, iter_scale=0.3, eval_items_per_class=10)
-PRESETS = {p.name: p for p in (PAPER, SMALL)}
+               lr=3e-4, warmup_iters=100, iter_scale=0.3, eval_items=30)
+# A plumbing check, not an experiment: at most 20 iterations per run, one test item per class.
+TINY = replace(SMALL, name="tiny", iter_scale=0.004, eval_items=1)
+PRESETS = {p.name: p for p in (PAPER, SMALL, TINY)}
 
 
 def with_canvas(preset: Preset, canvas_size: int) -> Preset:
@@ -97,7 +103,7 @@ def with_canvas(preset: Preset, canvas_size: int) -> Preset:
 
 
 def get_preset(preset: str | Preset) -> Preset:
-    """The preset called ``preset`` ('paper' or 'small'); a Preset passes through."""
+    """The preset called ``preset`` ('paper', 'small' or 'tiny'); a Preset passes through."""
     if isinstance(preset, Preset):
         return preset
     if preset not in PRESETS:

@@ -3,9 +3,13 @@
 A run trains (from scratch, from ImageNet weights, or fine-tuning a finished run), then
 evaluates on the test grid. Its directory ``<results_root>/<run id>/`` holds
 ``config.json``, ``ckpt.pt`` (model with its config; during training also the optimizer
-and RNG states, to resume), ``log.csv``, ``grid.csv`` (one row per grid centre and class)
-and, last, ``done.json`` (why training stopped, iterations, timings). A run without
+and RNG states, to resume), ``log.csv.gz``, ``grid.csv.gz`` (one row per grid centre and
+class) and, last, ``done.json`` (why training stopped, iterations, timings). A run without
 ``done.json`` is unfinished: running it again resumes from its last checkpoint.
+
+The tables are small and worth sharing; the checkpoint is not. A finished run whose
+checkpoint was left out (results from git) still serves its tables, and ``run(...,
+need_model=True)`` trains its model again when one is needed, leaving the tables as they are.
 """
 from __future__ import annotations
 
@@ -94,14 +98,21 @@ class Run:
 
     @property
     def grid(self) -> pd.DataFrame:
-        return pd.read_csv(self.path / "grid.csv")
+        return pd.read_csv(self.path / "grid.csv.gz")
 
     @property
     def log(self) -> pd.DataFrame:
-        return pd.read_csv(self.path / "log.csv")
+        return pd.read_csv(self.path / "log.csv.gz")
+
+    @property
+    def has_model(self) -> bool:
+        return (self.path / "ckpt.pt").is_file()
 
     def load_model(self, device: str | torch.device = "cpu") -> Classifier:
         """The trained model, in eval mode."""
+        if not self.has_model:
+            raise FileNotFoundError(f"run {self.id} has no checkpoint here (results shared without their models): "
+                                    f"call run(config, results_root, need_model=True) to train it again")
         return load_checkpoint(self.path / "ckpt.pt", device=device).eval()
 
 
@@ -153,18 +164,23 @@ def run_id(resolved: dict) -> str:
 
 
 def run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
-        precision: str = "auto", progress: bool = True, checkpoint_every: int = 500) -> Run:
+        precision: str = "auto", progress: bool = True, checkpoint_every: int = 500, need_model: bool = False) -> Run:
     """Train and evaluate ``config`` once; later calls return the finished run (or resume an unfinished one).
 
     ``precision``: 'auto' (bfloat16 autocast on a GPU, float32 on the CPU), 'float32' or 'bf16'.
+    ``need_model``: a finished run without its checkpoint is trained again (same seed) to restore it;
+    its tables are kept. Fine-tuned runs need their parent's model: restore the parent first.
     """
     results_root = Path(results_root).expanduser()
     device = resolve_device(device)
     speed = Speed.for_device(device, precision)
     resolved = {**_resolve(config, results_root), "precision": "bf16" if speed.autocast else "float32"}
     this = Run(results_root / run_id(resolved))
-    if this.finished:
+    if this.finished and (this.has_model or not need_model):
         return this
+    if this.finished:
+        return _retrain_model(this, lambda: run(config, results_root, device=device, precision=precision,
+                                               progress=progress, checkpoint_every=checkpoint_every))
     try:
         this.path.mkdir(parents=True, exist_ok=True)
         _write_json(this.path / "config.json", resolved)
@@ -220,18 +236,36 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
                        log=log, speed=speed, checkpoint=save_training_state, checkpoint_every=checkpoint_every,
                        progress=progress, desc=this.id)
         train_seconds = time.perf_counter() - start
-        _atomic_write(this.path / "log.csv", lambda name: pd.DataFrame(
-            log, columns=["iteration", "loss", "accuracy"]).to_csv(name, index=False))
+        _atomic_write(this.path / "log.csv.gz", lambda name: pd.DataFrame(
+            log, columns=["iteration", "loss", "accuracy"]).to_csv(name, index=False, compression="gzip"))
         save(reason=reason, iterations=rule.iterations, train_seconds=train_seconds)  # the final checkpoint
 
-    iterations = int(pd.read_csv(this.path / "log.csv")["iteration"].max()) + 1
-    grid = grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class, device=device,
+    iterations = int(this.log["iteration"].max()) + 1
+    start = time.perf_counter()
+    grid = grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class(items.n_classes), device=device,
                          batch_size=4096 if device.type == "cuda" else 512, autocast=speed.autocast)
-    _atomic_write(this.path / "grid.csv", lambda name: grid.to_csv(name, index=False))
+    eval_seconds = time.perf_counter() - start
+    _atomic_write(this.path / "grid.csv.gz", lambda name: grid.to_csv(name, index=False, compression="gzip"))
     _write_json(this.path / "done.json", {
         "stop_reason": reason, "iterations": iterations, "train_seconds": round(train_seconds, 1),
         "train_images_per_second": round(iterations * preset.batch_size / train_seconds, 1),
+        "eval_seconds": round(eval_seconds, 1),
         "eval_items_per_location": int(grid.groupby(["x", "y"])["n"].sum().iloc[0]),
         "device": str(device), "data_source": items.source, "torch": torch.__version__,
     })
+    return this
+
+
+def _retrain_model(this: Run, train_again) -> Run:
+    """Train a finished run again to restore its missing checkpoint; its shared tables stay as they were."""
+    kept = {p.name: p.read_bytes() for p in this.path.iterdir() if p.is_file()}
+    (this.path / "done.json").unlink()
+    try:
+        train_again()
+    except BaseException:
+        (this.path / "ckpt.pt").unlink(missing_ok=True)  # a half-trained model must not pass for the run's
+        raise
+    finally:
+        for name, content in kept.items():
+            (this.path / name).write_bytes(content)
     return this

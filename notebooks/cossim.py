@@ -1,0 +1,76 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Cosine similarity: what pretraining does to the representation
+#
+# Does the network's internal representation of an item stay the same when the item
+# moves? For each class we take one test item, place it at the trained location and at
+# every grid position along the same row, and compare the activations of the
+# penultimate layer by their cosine similarity (1: identical). We do it for the
+# networks of experiment 2 on the fine-tuning dataset's items: a **vanilla** network
+# (random weights), the network **pretrained** on a translated dataset, and the same
+# network **fine-tuned** at one location (claim 4 of the introduction; the paper's figure 3).
+# The runs are experiment 2's: this notebook trains nothing new.
+
+# %% tags=["parameters"]
+preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
+pretrain = "all"              # pretraining datasets: mnist, fmnist, kmnist, emnist, leek10, leek2, or "all"
+finetune = "all"              # fine-tuning (1-location) datasets, the same choices
+repetitions = 1               # runs per condition, with seeds seed, seed + 1, ...
+seed = 0
+results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
+device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
+
+# %%
+import matplotlib.pyplot as plt
+
+from transinv import experiments as ex
+from transinv import plots
+
+root = ex.results_dir(results_root, preset)
+pretrain_sets, finetune_sets = ex.choose_datasets(pretrain), ex.choose_datasets(finetune)
+pretrained = ex.run_all(ex.pretrain_configs(pretrain_sets, preset, repetitions, seed), root, device=device)
+finetuned = ex.run_all(ex.finetune_configs(pretrained, finetune_sets, preset), root, device=device)
+cosines = ex.cosine_conditions(pretrained, finetuned, preset)
+
+# %% [markdown]
+# ## Similarity versus displacement
+#
+# One panel per pretraining dataset; each curve is the mean ± std over classes and
+# fine-tuning datasets.
+
+# %%
+fig, axes = plt.subplots(1, len(pretrain_sets), figsize=(3.2 * len(pretrain_sets), 3), sharey=True, squeeze=False)
+for ax, (name, part) in zip(axes.flat, cosines.groupby("pretrain", sort=False)):
+    plots.cosine_by_displacement(part, ax=ax)
+    ax.set_title(f"pretrained on {name}")
+fig.tight_layout()
+
+# %% [markdown]
+# ## Which fine-tunings disrupt the invariance
+#
+# Mean cosine similarity away from the trained location (displacement > 0) of each
+# fine-tuned network, pretraining in rows and fine-tuning in columns; compare with the
+# pretrained networks' row below it. A fine-tuned network well below its pretrained
+# one has lost part of the invariance it had learned.
+
+# %%
+away = cosines[cosines["dx"] > 0]
+by_pair = away.groupby(["pretrain", "finetune", "condition"], sort=False)["cosine"].mean().reset_index()
+plots.transfer_matrix(by_pair[by_pair["condition"] == "fine-tuned"], value="cosine", vmax=1);
+
+# %%
+by_pair.pivot_table(index=["pretrain", "condition"], columns="finetune", values="cosine", sort=False).round(2)

@@ -1,0 +1,87 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Experiment 2: simple translated datasets teach invariance too
+#
+# ImageNet is a large, natural dataset. Does a network learn translation invariance
+# from much simpler data, as long as its items appear anywhere on the canvas? Each
+# network is trained from scratch on one dataset **fully translated** (pretraining),
+# then its classifier is replaced and it is fine-tuned on a dataset shown at **one
+# location**, and finally tested over the whole canvas (claim 3 of the introduction).
+# Every pretraining dataset is crossed with every fine-tuning dataset; a vanilla
+# network trained at one location is the baseline.
+
+# %% tags=["parameters"]
+preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
+pretrain = "all"              # pretraining datasets: mnist, fmnist, kmnist, emnist, leek10, leek2, or "all"
+finetune = "all"              # fine-tuning (1-location) datasets, the same choices
+repetitions = 1               # runs per condition, with seeds seed, seed + 1, ...
+seed = 0
+results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
+device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
+
+# %%
+from transinv import experiments as ex
+from transinv import plots
+
+root = ex.results_dir(results_root, preset)
+pretrain_sets, finetune_sets = ex.choose_datasets(pretrain), ex.choose_datasets(finetune)
+pretrained = ex.run_all(ex.pretrain_configs(pretrain_sets, preset, repetitions, seed), root, device=device)
+finetuned = ex.run_all(ex.finetune_configs(pretrained, finetune_sets, preset), root, device=device)
+vanilla = ex.run_all(ex.pretrain_configs(finetune_sets, preset, repetitions, seed, "one_location"), root, device=device)
+
+# %% [markdown]
+# ## Pretraining
+#
+# Accuracy of each pretrained network on its own (translated) test items over the whole
+# canvas: pretraining has to succeed for the rest to mean anything.
+
+# %%
+pretraining = ex.summarize(pretrained)
+pretraining.groupby("dataset", sort=False)[["accuracy", "iterations"]].mean().round(2)
+
+# %% [markdown]
+# ## Transfer to new items at one location
+#
+# Accuracy over the whole canvas after fine-tuning, normalized so that chance is 0 and
+# perfect is 100 (the paper's figure 2B); the `vanilla` row is the network trained
+# from scratch at one location. Rows: pretraining; columns: fine-tuning.
+
+# %%
+table = ex.summarize(finetuned + vanilla)
+plots.transfer_matrix(table, columns="dataset");
+
+# %% [markdown]
+# The same numbers per fine-tuning dataset and pretraining, mean ± std across
+# repetitions (the paper's figure 4):
+
+# %%
+plots.bars(table, x="dataset", hue="pretrain", value="normalized");
+
+# %% [markdown]
+# Accuracy at the trained location and away from it, averaged over repetitions:
+
+# %%
+table.pivot_table(index="pretrain", columns="dataset", values="away", sort=False).round(2)
+
+# %%
+table.pivot_table(index="pretrain", columns="dataset", values="at_trained", sort=False).round(2)
+
+# %% [markdown]
+# ## The runs
+
+# %%
+ex.summarize(pretrained + finetuned + vanilla)[["run", "iterations", "stop_reason", "accuracy", "seconds"]].round(2)

@@ -1,0 +1,61 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Explore the trained networks
+#
+# Open this notebook in JupyterLab to play with it: pick a network, an item and a
+# position, and see what the network answers as the item moves away from where it was
+# trained. The networks are experiment 2's: one **pretrained** on a fully translated
+# dataset then fine-tuned at one location, and a **vanilla** network trained at the same
+# location from scratch. In this book the widgets show their first state; moving them
+# needs a running kernel.
+#
+# Results shared without their models (as in a fresh clone) are trained again here,
+# with the same seed, the first time they are needed.
+
+# %% tags=["parameters"]
+preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
+pretrain = "fmnist"           # the pretraining (fully translated) dataset
+finetune = "mnist"            # the dataset trained at one location, whose items you move
+seed = 0
+results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
+device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
+
+# %%
+import transinv as ti
+from transinv import experiments as ex
+from transinv.explorer import heatmap_browser, prediction_explorer
+
+root = ex.results_dir(results_root, preset)
+[pretrained] = ex.run_all(ex.pretrain_configs([pretrain], preset, 1, seed), root, device=device, need_model=True)
+[finetuned] = ex.run_all(ex.finetune_configs([pretrained], [finetune], preset), root, device=device, need_model=True)
+[vanilla] = ex.run_all(ex.pretrain_configs([finetune], preset, 1, seed, "one_location"), root, device=device,
+                       need_model=True)
+
+# %% [markdown]
+# ## Move an item
+#
+# The red cross marks the trained location; the green bar is the item's true class.
+
+# %%
+models = {f"pretrained on {pretrain}, fine-tuned": finetuned.load_model(), "vanilla": vanilla.load_model()}
+prediction_explorer(models, ti.load_dataset(finetune), ex.run_preset(finetuned))
+
+# %% [markdown]
+# ## Browse every run's accuracy over the canvas
+
+# %%
+heatmap_browser(ex.finished_runs(root))

@@ -1,0 +1,79 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Results summary
+#
+# Claim by claim (numbered as in the introduction): what the paper reports, what we
+# measured in the experiments of this book, and a verdict. The verdicts follow rules
+# fixed before looking at the numbers (`transinv.verdicts`):
+#
+# - accuracies away from the trained location are **normalized**: 0 is chance, 100 perfect;
+# - a network is **invariant** to translation when its normalized accuracy away from the
+#   trained location is at least 50, and **not invariant** below 20;
+# - **reproduced** when the claim holds for every dataset (or, for claim 3, at least 75%
+#   of the pretraining / fine-tuning pairs), **partly** when it holds for some, **not
+#   reproduced** otherwise;
+# - claim 4 needs the pretrained networks more similar across positions than vanilla
+#   ones, and at least one fine-tuning that lowers the similarity by 0.1 or more;
+# - claim 5 needs MNIST after segregated pretraining not invariant (or at most half the
+#   translated control), and EMNIST18 over the canvas at least 20 points below the control.
+#
+# Nothing is trained here: every run comes from the experiment notebooks.
+
+# %% tags=["parameters"]
+preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
+dataset = "all"               # the datasets of experiments 1 and 2: names, comma-separated, or "all"
+repetitions = 1               # as in the experiment notebooks
+seed = 0
+results_root = "../results"   # runs are kept in <results_root>/<preset>
+device = "auto"
+
+# %%
+import pandas as pd
+from IPython.display import Markdown
+
+from transinv import experiments as ex
+from transinv.verdicts import claims_table
+
+root = ex.results_dir(results_root, preset)
+datasets = ex.choose_datasets(dataset)
+exp1 = ex.summarize(ex.run_all(ex.exp1_configs(datasets, preset, repetitions, seed), root, device=device))
+pretrained = ex.run_all(ex.pretrain_configs(datasets, preset, repetitions, seed), root, device=device)
+finetuned = ex.run_all(ex.finetune_configs(pretrained, datasets, preset), root, device=device)
+vanilla = ex.run_all(ex.pretrain_configs(datasets, preset, repetitions, seed, "one_location"), root, device=device)
+exp2 = ex.summarize(finetuned + vanilla)
+cosines = ex.cosine_conditions(pretrained, finetuned, preset)
+exp3_pretrained = ex.run_all(ex.exp3_configs(preset, repetitions, seed), root, device=device)
+exp3 = ex.summarize(ex.run_all(ex.finetune_configs(exp3_pretrained, ["mnist"], preset), root, device=device)
+                    + [r for r in vanilla if r.config["dataset"] == "mnist"])
+
+# %% [markdown]
+# ## Verdicts
+
+# %%
+claims = claims_table(exp1, exp2, cosines, exp3, ex.summarize(exp3_pretrained))
+claims.style.set_properties(**{"text-align": "left", "white-space": "normal"})
+
+# %% [markdown]
+# ## How much was run
+#
+# Runs behind this page, and their compute time (training and evaluation):
+
+# %%
+everything = pd.concat([exp1, ex.summarize(pretrained), exp2, ex.summarize(exp3_pretrained), exp3])
+everything = everything.drop_duplicates("run")
+Markdown(f"{len(everything)} runs, {everything['seconds'].sum() / 3600:.2f} h of compute, "
+         f"{repetitions} repetition(s) per condition, preset `{preset}`.")
