@@ -47,6 +47,7 @@ book/executed/reproduce.ipynb: $(PROVENANCE)
 book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install
 	@mkdir -p $(@D)
 	$(BIN)/papermill $< $@ --cwd notebooks --log-output $(PARAMETERS)
+	$(BIN)/python tools/hide_parameters.py $@
 
 # Written once, by the first complete execution (it records the wall time of making the results).
 $(PROVENANCE): $(EXECUTED)

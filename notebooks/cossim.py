@@ -53,7 +53,8 @@ cosines = ex.cosine_conditions(pretrained, finetuned, preset)
 # fine-tuning datasets.
 
 # %%
-fig, axes = plt.subplots(1, len(pretrain_sets), figsize=(3.2 * len(pretrain_sets), 3), sharey=True, squeeze=False)
+rows, columns = -(-len(pretrain_sets) // 3), min(3, len(pretrain_sets))
+fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3 * rows), sharey=True, squeeze=False)
 for ax, (name, part) in zip(axes.flat, cosines.groupby("pretrain", sort=False)):
     plots.cosine_by_displacement(part, ax=ax)
     ax.set_title(f"pretrained on {name}")

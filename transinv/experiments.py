@@ -76,9 +76,9 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path, *, device: s
     """Run every config in order (finished runs are reused), with one line of progress per trained run."""
     runs, trained, start = [], 0, time.perf_counter()
     for i, config in enumerate(configs, 1):
-        began = time.perf_counter()
+        began, began_at = time.perf_counter(), time.time()
         this = run(config, results_root, device=device, progress=False, need_model=need_model)
-        if time.perf_counter() - began > 1:  # trained (or restored), not just read back
+        if (this.path / "done.json").stat().st_mtime >= began_at:  # trained (or restored) now, not read back
             trained += 1
             print(f"[{i}/{len(configs)}] {this.id}: {this.result['iterations']} iterations "
                   f"({this.result['stop_reason']}), {time.perf_counter() - began:.0f} s", flush=True)

@@ -45,7 +45,7 @@ def prediction_explorer(models: dict[str, Classifier], items: ItemSet, preset: P
         canvas = place(images[item.value][None], torch.tensor([[x.value, y.value]]), preset.canvas_size)
         probabilities = models[network.value].eval()(canvas).softmax(1)[0]
         fig, (left, right) = plt.subplots(1, 2, figsize=(7, 2.8), gridspec_kw={"width_ratios": [1, 1.6]})
-        left.imshow(canvas[0, 0], cmap="gray", vmin=0, vmax=1)
+        left.imshow(canvas[0, 0].numpy(), cmap="gray", vmin=0, vmax=1)
         left.plot(x0, y0, marker="+", c="red", ms=8)
         left.set(xticks=[], yticks=[], title=f"a '{items.classes[labels[item.value]]}' at ({x.value}, {y.value})")
         colours = ["tab:green" if k == labels[item.value] else "tab:grey" for k in range(len(probabilities))]

@@ -90,7 +90,8 @@ def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.
     """Mean +- std of ``value`` (across the rows of each x and hue: repetitions) as grouped bars."""
     stats = table.groupby([x, hue], sort=False)[value].agg(["mean", "std"]).reset_index()
     xs, hues = list(dict.fromkeys(stats[x])), list(dict.fromkeys(stats[hue]))
-    fig = ax.figure if ax is not None else plt.figure(figsize=(max(4.5, 1.5 + 0.3 * len(xs) * len(hues)), 3.2))
+    width_inches = 1.5 + max(0.9 * len(xs), 0.3 * len(xs) * len(hues))  # room for each x label and each bar
+    fig = ax.figure if ax is not None else plt.figure(figsize=(max(4.5, width_inches), 3.2))
     ax = ax or fig.add_subplot()
     width = 0.8 / len(hues)
     for k, h in enumerate(hues):

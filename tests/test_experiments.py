@@ -1,0 +1,107 @@
+import json
+
+import matplotlib
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from transinv import experiments as ex  # noqa: E402
+from transinv import provenance  # noqa: E402
+from transinv.runs import RunConfig, run  # noqa: E402
+from transinv.verdicts import claims_table  # noqa: E402
+
+DIGITS = RunConfig("mnist", "one_location", classes=(0, 1, 2))
+
+
+def test_choose_datasets():
+    assert ex.choose_datasets("all") == list(ex.PAPER_DATASETS)
+    assert ex.choose_datasets("mnist, leek2") == ["mnist", "leek2"]
+    assert ex.choose_datasets(["kmnist"]) == ["kmnist"]
+    with pytest.raises(ValueError, match="unknown dataset 'cifar': choose 'all' or among mnist"):
+        ex.choose_datasets("mnist,cifar")
+
+
+def test_experiment_configs():
+    exp1 = ex.exp1_configs(["mnist", "leek2"], "small", repetitions=2, seed=3)
+    assert len(exp1) == 8 and {c.init for c in exp1} == {"imagenet", "vanilla"}
+    assert {c.model for c in exp1} == {"efficientnet_lite0"} and {c.seed for c in exp1} == {3, 4}
+    assert {c.placement for c in ex.exp3_configs("small", 1)} == {"areas", "translated"}
+    with pytest.raises(ValueError, match="repetitions must be a positive integer"):
+        ex.pretrain_configs(["mnist"], "small", 0)
+
+
+def test_summary_and_shared_results_without_models(tiny_preset, tmp_path):
+    first = run(DIGITS, tmp_path, progress=False)
+    row = ex.summarize([first]).iloc[0]
+    assert row["pretrain"] == "vanilla" and row["n_classes"] == 3 and 0 <= row["away"] <= 1
+    assert row["normalized"] == pytest.approx((row["accuracy"] - 1 / 3) / (2 / 3) * 100)
+
+    tables = {p.name: p.read_bytes() for p in first.path.iterdir() if p.name != "ckpt.pt"}
+    (first.path / "ckpt.pt").unlink()  # as in a clone: tables without the model
+    assert run(DIGITS, tmp_path, progress=False).finished
+    with pytest.raises(FileNotFoundError, match="need_model=True"):
+        first.load_model()
+    restored = run(DIGITS, tmp_path, progress=False, need_model=True)
+    assert restored.has_model and restored.load_model().num_classes == 3
+    assert {p.name: p.read_bytes() for p in first.path.iterdir() if p.name != "ckpt.pt"} == tables
+
+
+def test_provenance_is_written_once(tiny_preset, tmp_path, capsys):
+    run(DIGITS, tmp_path / "small", progress=False)
+    provenance.main([str(tmp_path / "small")])
+    record = json.loads((tmp_path / "small" / "provenance.json").read_text())
+    assert record["preset"] == "small" and record["runs"] == 1 and record["run_compute_seconds"] > 0
+    provenance.main([str(tmp_path / "small")])
+    assert "kept" in capsys.readouterr().out
+
+
+def summary_rows(pretrain, datasets, away_normalized, model="vgg16_small"):
+    return pd.DataFrame([{"pretrain": pretrain, "dataset": d, "model": model, "away_normalized": away_normalized,
+                          "normalized": away_normalized} for d in datasets])
+
+
+def cosine_rows(pretrained, finetuned):
+    return pd.DataFrame([{"pretrain": "mnist", "finetune": "fmnist", "condition": c, "dx": dx, "cosine": v}
+                         for c, v in (("vanilla", 0.5), ("pretrained", pretrained), ("fine-tuned", finetuned))
+                         for dx in (0, 10, 20)])
+
+
+@pytest.mark.parametrize("learned", [True, False])
+def test_verdicts_follow_the_measurements(learned):
+    # learned: as the paper says; else pretraining teaches nothing, and segregation does not hurt
+    good, segregated = (90, 5) if learned else (5, 90)
+    sets = ["mnist", "leek2"]
+    exp1 = pd.concat([summary_rows("imagenet", sets, good), summary_rows("vanilla", sets, 5)])
+    exp2 = pd.concat([summary_rows("mnist", sets, good), summary_rows("vanilla", sets, 5)])
+    exp3 = pd.concat([summary_rows("emnist18 (areas)", ["mnist"], segregated), summary_rows("emnist18", ["mnist"], 90),
+                      summary_rows("vanilla", ["mnist"], 5)])
+    exp3_pretraining = pd.DataFrame({"placement": ["areas", "translated"], "normalized": [segregated, 90]})
+    claims = claims_table(exp1, exp2, cosine_rows(0.9 if learned else 0.4, 0.6), exp3, exp3_pretraining)
+    assert claims.loc[1, "verdict"] == "reproduced"  # vanilla networks are at chance in both scenarios
+    expected = "reproduced" if learned else "not reproduced"
+    assert list(claims.loc[2:5, "verdict"]) == [expected] * 4
+    assert "mnist 90" in claims.loc[2, "we measured"] or not learned
+
+
+def test_explorer_widgets(tiny_preset, tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from transinv import explorer
+    from transinv.datasets import load_dataset, select_classes
+
+    titles = []  # outside a kernel an Output widget captures nothing: record what each redraw draws
+    monkeypatch.setattr(explorer, "_redraw", lambda output, draw: (draw(), titles.append(
+        [ax.get_title() for ax in plt.gcf().axes]), plt.close("all")))
+    trained = run(DIGITS, tmp_path, progress=False)
+    widget = explorer.prediction_explorer({"net": trained.load_model()},
+                                          select_classes(load_dataset("mnist"), [0, 1, 2]), ex.run_preset(trained))
+    (network, item), (x, y) = widget.children[0].children, widget.children[1].children
+    x0, y0 = ex.run_preset(trained).trained_centre
+    assert f"at ({x0}, {y0})" in titles[-1][0] and titles[-1][1] == "net"
+    x.value = x.max
+    assert f"at ({x.max}, {y0})" in titles[-1][0]
+    browser = explorer.heatmap_browser(ex.finished_runs(tmp_path))
+    assert browser.children[0].options == (trained.id,) and "mean" in titles[-1][0]
+    with pytest.raises(ValueError, match="no finished runs"):
+        explorer.heatmap_browser([])
