@@ -39,9 +39,7 @@ from transinv import plots
 
 root = ex.results_dir(results_root, preset)
 pretrain_sets, finetune_sets = ex.choose_datasets(pretrain), ex.choose_datasets(finetune)
-pretrained = ex.run_all(ex.pretrain_configs(pretrain_sets, preset, repetitions, seed), root, device=device)
-finetuned = ex.run_all(ex.finetune_configs(pretrained, finetune_sets, preset), root, device=device)
-vanilla = ex.run_all(ex.pretrain_configs(finetune_sets, preset, repetitions, seed, "one_location"), root, device=device)
+pretrained, finetuned, vanilla = ex.exp2_runs(pretrain_sets, finetune_sets, preset, repetitions, seed, root, device=device)
 
 # %% [markdown]
 # ## Pretraining

@@ -20,7 +20,7 @@ from .presets import Preset, get_preset
 from .runs import Run, RunConfig, run
 
 __all__ = ["PAPER_DATASETS", "choose_datasets", "results_dir", "exp1_configs", "pretrain_configs",
-           "finetune_configs", "exp3_configs", "run_all", "finished_runs", "summarize", "pooled_grids", "run_preset", "cosine_table", "cosine_conditions"]
+           "finetune_configs", "exp3_configs", "run_all", "exp2_runs", "finished_runs", "summarize", "pooled_grids", "run_preset", "cosine_table", "cosine_conditions"]
 
 PAPER_DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "leek10", "leek2")  # the six datasets of experiments 1-2
 
@@ -86,6 +86,15 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path, *, device: s
     print(f"{len(configs)} runs: {len(configs) - trained} reused, {trained} trained "
           f"in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
     return runs
+
+
+def exp2_runs(pretrain: Sequence[str], finetune: Sequence[str], preset: str, repetitions: int, seed: int,
+              results_root: str | Path, *, device: str = "auto") -> tuple[list[Run], list[Run], list[Run]]:
+    """Experiment 2's runs: (pretrained fully translated, each fine-tuned at one location, vanilla at one location)."""
+    pretrained = run_all(pretrain_configs(pretrain, preset, repetitions, seed), results_root, device=device)
+    finetuned = run_all(finetune_configs(pretrained, finetune, preset), results_root, device=device)
+    vanilla = run_all(pretrain_configs(finetune, preset, repetitions, seed, "one_location"), results_root, device=device)
+    return pretrained, finetuned, vanilla
 
 
 def finished_runs(results_root: str | Path) -> list[Run]:
@@ -162,16 +171,18 @@ def cosine_table(r: Run | None, dataset: str, preset: str | Preset, *, seed: int
     return table
 
 
-
 def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], preset: str | Preset) -> pd.DataFrame:
     """Cosine similarity versus displacement on each fine-tuning dataset's items, for the vanilla network,
     the pretrained one and the fine-tuned one: one row per (pretrain, finetune, condition, class, x)."""
     by_id = {p.id: p for p in pretrained}
+    vanilla: dict[tuple[str, int], pd.DataFrame] = {}  # one vanilla network per dataset and seed, whatever the parent
     parts = []
     for f in finetuned:
         parent, dataset, seed = by_id[f.config["init"]], f.config["dataset"], f.config["seed"]
+        if (dataset, seed) not in vanilla:
+            vanilla[dataset, seed] = cosine_table(None, dataset, preset, seed=seed)
         for condition, source in (("vanilla", None), ("pretrained", parent), ("fine-tuned", f)):
-            part = cosine_table(source, dataset, preset, seed=seed)
+            part = vanilla[dataset, seed] if source is None else cosine_table(source, dataset, preset, seed=seed)
             parts.append(part.assign(pretrain=parent.config["dataset"], finetune=dataset, condition=condition,
                                      seed=seed))
     return pd.concat(parts, ignore_index=True)
