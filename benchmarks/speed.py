@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
 import time
 from pathlib import Path
@@ -57,7 +58,8 @@ class NaiveCanvases(Dataset):
 def naive_rate(preset, model_name, device, seconds):
     mnist = ti.load_dataset("mnist")
     data = NaiveCanvases(mnist.train_images.numpy(), mnist.train_labels.numpy(), preset)
-    loader = DataLoader(data, batch_size=preset.batch_size, shuffle=True, num_workers=2, drop_last=True,
+    workers = 2 if device.type == "cpu" else min(8, os.cpu_count() or 1)  # enough workers to keep a GPU fed
+    loader = DataLoader(data, batch_size=preset.batch_size, shuffle=True, num_workers=workers, drop_last=True,
                         persistent_workers=True)
     model = ti.create_model(model_name, num_classes=10, canvas_size=preset.canvas_size).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr)
