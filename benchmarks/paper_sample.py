@@ -23,11 +23,10 @@ def main():
     parser.add_argument("--pretrain", nargs="+", default=["mnist", "kmnist", "emnist", "leek10", "leek2"])
     parser.add_argument("--finetune", nargs="+", default=["mnist"])
     parser.add_argument("--workers", type=int, default=6)
-    parser.add_argument("--checkpoint-every", type=int, default=1000)
     parser.add_argument("--results", default="results/paper-sample")
     parser.add_argument("--json", default="paper_sample.json")
     args = parser.parse_args()
-    options = dict(workers=args.workers, checkpoint_every=args.checkpoint_every)
+    options = dict(workers=args.workers)
     print(f"{'run':58} {'iters':>5} {'stop':>12} {'train s':>7} {'img/s':>6} {'at':>5} {'away':>5}", flush=True)
     rows, start = [], time.perf_counter()
 

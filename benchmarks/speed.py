@@ -1,6 +1,7 @@
 """Our training step against a naive baseline written the way the authors did it, at both presets.
 
     python benchmarks/speed.py [--seconds 20] [--json speed.json] [--presets small paper]
+    python benchmarks/speed.py --rates-from speed.json --iterations-from paper_sample.json  # re-estimate only
 
 Naive baseline: a DataLoader whose workers resize and paste each item with PIL, float32,
 NCHW, torch's default Adam, the loss read back every step. Ours: the library's training
@@ -136,15 +137,45 @@ def bf16_matmul_peak(device, n=8192, repeats=50):
     return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
-def mean_paper_iterations(results: str) -> float:
-    """Mean iterations of the finished runs under ``results``, each divided by its preset's iter_scale."""
-    counts = []
-    for done in Path(results).glob("*/done.json"):
-        settings = json.loads((done.parent / "config.json").read_text())["preset_settings"]
-        counts.append(json.loads(done.read_text())["iterations"] / settings["iter_scale"])
+def mean_paper_iterations(source: str) -> float:
+    """Mean iterations of finished runs, rescaled to the paper's stopping rule (each divided by its
+    preset's iter_scale): a results folder, or the JSON written by ``paper_sample.py`` (paper-preset runs)."""
+    if source.endswith(".json"):
+        counts = [r["iterations"] for r in json.loads(Path(source).read_text())["runs"]]
+    else:
+        counts = []
+        for done in Path(source).glob("*/done.json"):
+            settings = json.loads((done.parent / "config.json").read_text())["preset_settings"]
+            counts.append(json.loads(done.read_text())["iterations"] / settings["iter_scale"])
     if not counts:
-        raise SystemExit(f"no finished runs in {results}")
+        raise SystemExit(f"no finished runs in {source}")
     return sum(counts) / len(counts)
+
+
+def measure(preset, device, seconds, processes, peak):
+    """One table row: FLOPs per image, naive and our images/s, several runs at once, TFLOP/s."""
+    model_name = preset.model
+    flops = ours_rate(preset, model_name, device, 0, flops=True)
+    naive = naive_rate(preset, model_name, device, seconds)
+    ours = ours_rate(preset, model_name, device, seconds)
+    together = {k: concurrent_rate(preset, model_name, device, seconds, k) for k in processes if k > 1}
+    best = max([ours, *together.values()])
+    row = {"preset": preset.name, "model": model_name, "train_gflop_per_image": flops / 1e9,
+           "naive_images_per_s": naive, "ours_images_per_s": ours, "speedup": ours / naive,
+           "concurrent_images_per_s": together, "best_images_per_s": best,
+           "tflops_single": ours * flops / 1e12, "tflops_best": best * flops / 1e12}
+    if peak:
+        row["fraction_of_peak_single"] = row["tflops_single"] * 1e12 / peak
+        row["fraction_of_peak_best"] = row["tflops_best"] * 1e12 / peak
+    return row
+
+
+def protocol_estimate(row, preset, measured_iterations):
+    """Hours for the whole protocol at the row's best throughput (evaluation counted as forward passes)."""
+    iterations = measured_iterations * preset.iter_scale if measured_iterations else preset.max_iters
+    images = PROTOCOL_RUNS * (iterations * preset.batch_size + EVAL_IMAGES_PER_RUN / 3)  # forward ~ 1/3 step
+    return {"protocol_runs": PROTOCOL_RUNS, "protocol_iterations_per_run": iterations,
+            "protocol_hours_estimate": images / row["best_images_per_s"] / 3600}
 
 
 def main():
@@ -152,54 +183,43 @@ def main():
     parser.add_argument("--seconds", type=float, default=20, help="time per measurement")
     parser.add_argument("--presets", nargs="+", default=["small", "paper"])
     parser.add_argument("--processes", nargs="+", type=int, default=None, help="concurrent runs to try")
-    parser.add_argument("--iterations-from", default=None, metavar="RESULTS",
-                        help="estimate iterations per run from the finished runs there, rescaled to the "
+    parser.add_argument("--iterations-from", default=None, metavar="RESULTS_OR_JSON",
+                        help="estimate iterations per run from the finished runs there (or paper_sample.py JSON), rescaled to the "
                              "paper's stopping rule (default: every run hits the 5000-iteration cap)")
     parser.add_argument("--json", default="benchmarks/speed.json")
+    parser.add_argument("--rates-from", default=None, metavar="SPEED_JSON",
+                        help="reuse the throughputs measured in an earlier run's JSON; only re-estimate")
     args = parser.parse_args()
-    device = ti.resolve_device("auto")
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    info = {"device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
-            "torch": torch.__version__, "cpu_threads": torch.get_num_threads()}
-    peak = bf16_matmul_peak(device) if device.type == "cuda" else None
-    info["bf16_matmul_peak_tflops"] = peak / 1e12 if peak else None
     measured_iterations = mean_paper_iterations(args.iterations_from) if args.iterations_from else None
+    if args.rates_from:
+        earlier = json.loads(Path(args.rates_from).read_text())
+        info, rows = earlier["info"], [r for r in earlier["rows"] if r["preset"] in args.presets]
+    else:
+        device = ti.resolve_device("auto")
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        info = {"device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
+                "torch": torch.__version__, "cpu_threads": torch.get_num_threads()}
+        peak = bf16_matmul_peak(device) if device.type == "cuda" else None
+        info["bf16_matmul_peak_tflops"] = peak / 1e12 if peak else None
+        processes = args.processes or ([1, 2, 4, 8] if device.type == "cuda" else [1, 2])
+        rows = [measure(ti.get_preset(name), device, args.seconds, processes, peak) for name in args.presets]
     info["iterations_per_run_source"] = (f"mean of finished runs in {args.iterations_from}, rescaled to the paper's "
                                          f"stopping rule" if measured_iterations else "the 5000-iteration cap")
-    processes = args.processes or ([1, 2, 4, 8] if device.type == "cuda" else [1, 2])
-    rows = []
-    for name in args.presets:
-        preset = ti.get_preset(name)
-        model_name = preset.model
-        flops = ours_rate(preset, model_name, device, 0, flops=True)
-        naive = naive_rate(preset, model_name, device, args.seconds)
-        ours = ours_rate(preset, model_name, device, args.seconds)
-        together = {k: concurrent_rate(preset, model_name, device, args.seconds, k) for k in processes if k > 1}
-        best = max([ours, *together.values()])
-        row = {"preset": name, "model": model_name, "train_gflop_per_image": flops / 1e9,
-               "naive_images_per_s": naive, "ours_images_per_s": ours, "speedup": ours / naive,
-               "concurrent_images_per_s": together, "best_images_per_s": best,
-               "tflops_single": ours * flops / 1e12, "tflops_best": best * flops / 1e12}
-        if peak:
-            row["fraction_of_peak_single"] = row["tflops_single"] * 1e12 / peak
-            row["fraction_of_peak_best"] = row["tflops_best"] * 1e12 / peak
-        iterations = measured_iterations * preset.iter_scale if measured_iterations else preset.max_iters
-        images = PROTOCOL_RUNS * (iterations * preset.batch_size + EVAL_IMAGES_PER_RUN / 3)  # forward ~ 1/3 step
-        row["protocol_runs"], row["protocol_iterations_per_run"] = PROTOCOL_RUNS, iterations
-        row["protocol_hours_estimate"] = images / best / 3600
-        rows.append(row)
+    for row in rows:
+        row.update(protocol_estimate(row, ti.get_preset(row["preset"]), measured_iterations))
+    peak = info["bf16_matmul_peak_tflops"]
     print(f"device: {info['device']}, torch {info['torch']}, {info['cpu_threads']} CPU threads"
-          + (f", measured bf16 matmul peak {info['bf16_matmul_peak_tflops']:.0f} TFLOP/s" if peak else ""))
+          + (f", measured bf16 matmul peak {peak:.0f} TFLOP/s" if peak else ""))
     print(f"{'preset':7} {'model':12} {'GFLOP/img':>9} {'naive img/s':>11} {'ours img/s':>10} {'ratio':>6} "
           f"{'best img/s (runs)':>18} {'TFLOP/s':>8} {'of peak':>7} {'protocol h':>10}")
     for r in rows:
-        runs = max(r["concurrent_images_per_s"], key=r["concurrent_images_per_s"].get, default=1) \
+        runs = int(max(r["concurrent_images_per_s"], key=r["concurrent_images_per_s"].get, default=1)) \
             if r["best_images_per_s"] > r["ours_images_per_s"] else 1
         print(f"{r['preset']:7} {r['model']:12} {r['train_gflop_per_image']:9.2f} {r['naive_images_per_s']:11.1f} "
               f"{r['ours_images_per_s']:10.1f} {r['speedup']:6.2f} {r['best_images_per_s']:12.1f} ({runs:2d}) "
               f"{r['tflops_best']:8.2f} {r.get('fraction_of_peak_best', float('nan')):7.1%} "
-              f"{r['protocol_hours_estimate']:10.1f}")
+              f"{r['protocol_hours_estimate']:10.2f}")
     with open(args.json, "w") as f:
         json.dump({"info": info, "rows": rows}, f, indent=2)
     per_run = ", ".join(f"{r['preset']} {r['protocol_iterations_per_run']:.0f}" for r in rows)

@@ -37,7 +37,7 @@ def test_different_configs_get_different_directories(tiny_preset, tmp_path):
 
 def test_an_interrupted_run_resumes_exactly(tiny_preset, tmp_path, monkeypatch):
     monkeypatch.setattr(StoppingRule, "for_preset", classmethod(lambda cls, p: cls(window=1, patience=1000, max_iters=20)))
-    reference = run(DIGITS, tmp_path / "reference", progress=False, checkpoint_every=5)
+    reference = run(DIGITS, tmp_path / "reference", progress=False, checkpoint_seconds=0)
     assert reference.result["iterations"] == 20
     update = StoppingRule.update
 
@@ -48,12 +48,12 @@ def test_an_interrupted_run_resumes_exactly(tiny_preset, tmp_path, monkeypatch):
 
     monkeypatch.setattr(StoppingRule, "update", interrupt_at_12)
     with pytest.raises(KeyboardInterrupt):
-        run(DIGITS, tmp_path / "interrupted", progress=False, checkpoint_every=5)
+        run(DIGITS, tmp_path / "interrupted", progress=False, checkpoint_seconds=0)
     unfinished = next((tmp_path / "interrupted").iterdir())
     assert not (unfinished / "done.json").exists() and (unfinished / "ckpt.pt").exists()
     assert not list(unfinished.glob(".*"))  # no temporary files left behind
     monkeypatch.setattr(StoppingRule, "update", update)
-    resumed = run(DIGITS, tmp_path / "interrupted", progress=False, checkpoint_every=5)
+    resumed = run(DIGITS, tmp_path / "interrupted", progress=False, checkpoint_seconds=0)
     assert resumed.log.equals(reference.log)
     assert resumed.grid.equals(reference.grid)
 
@@ -99,3 +99,12 @@ def test_device_requests():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="'cuda' was asked for, but torch sees no GPU here"):
             runs.resolve_device("cuda")
+
+
+def test_evaluation_batches_hold_the_same_pixels_at_every_preset():
+    from transinv import PAPER, SMALL
+    gpu = torch.device("cuda")
+    assert runs.eval_batch_size(SMALL, gpu) == 4096
+    # VGG16 at 224 px in batches of 4096 needed 84 GB on an H200 and failed beside other runs
+    assert runs.eval_batch_size(PAPER, gpu) * 224 ** 2 <= 4096 * 64 ** 2
+    assert runs.eval_batch_size(PAPER, torch.device("cpu")) == 64

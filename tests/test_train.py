@@ -102,3 +102,17 @@ def test_pretrained_batchnorm_statistics_stay_frozen():
               optimizer=make_optimizer(model, SMALL.lr), rule=StoppingRule(1, 100, 2), log=[], progress=False)
         assert torch.equal(model.net.bn1.running_mean, before) == pretrained
         assert model.net.bn1.weight.grad is not None  # the layers themselves still learn
+
+
+def test_checkpoints_are_saved_at_most_every_checkpoint_seconds():
+    mnist = select_classes(load_dataset("mnist"), [0, 1, 2])
+    bank = ItemBank.build(mnist.train_images[:300], mnist.train_labels[:300], SMALL.item_size)
+    saves = []
+    for seconds in (0, 3600):
+        count = []
+        model = create_model("vgg16_small", num_classes=3, canvas_size=64)
+        train(model, bank, "translated", SMALL, generator=torch.Generator().manual_seed(0),
+              optimizer=make_optimizer(model, SMALL.lr), rule=StoppingRule(1, 100, 4), log=[], progress=False,
+              checkpoint=lambda: count.append(1), checkpoint_seconds=seconds)
+        saves.append(len(count))
+    assert saves == [3, 0]  # every step but the last (the final state is saved by run()), then none within the hour

@@ -157,6 +157,12 @@ def _resolve(config: RunConfig, results_root: Path) -> dict:
             "preset_settings": dataclasses.asdict(preset), "parent": parent}
 
 
+def eval_batch_size(preset: Preset, device: torch.device) -> int:
+    """Canvases per evaluation batch: 4096 of 64 px on a GPU, fewer for larger canvases (the same
+    activation memory: VGG16's first layers at 224 px and 4096 canvases would need over 50 GB)."""
+    return max(64, int((4096 if device.type == "cuda" else 512) * (64 / preset.canvas_size) ** 2))
+
+
 def run_id(resolved: dict) -> str:
     digest = hashlib.sha1(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:10]
     init = resolved["init"] if resolved["init"] in ("vanilla", "imagenet") else "finetuned"
@@ -164,7 +170,7 @@ def run_id(resolved: dict) -> str:
 
 
 def run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
-        precision: str = "auto", progress: bool = True, checkpoint_every: int = 500, need_model: bool = False) -> Run:
+        precision: str = "auto", progress: bool = True, checkpoint_seconds: float = 60.0, need_model: bool = False) -> Run:
     """Train and evaluate ``config`` once; later calls return the finished run (or resume an unfinished one).
 
     ``precision``: 'auto' (bfloat16 autocast on a GPU, float32 on the CPU), 'float32' or 'bf16'.
@@ -180,7 +186,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
         return this
     if this.finished:
         return _retrain_model(this, lambda: run(config, results_root, device=device, precision=precision,
-                                               progress=progress, checkpoint_every=checkpoint_every))
+                                               progress=progress, checkpoint_seconds=checkpoint_seconds))
     try:
         this.path.mkdir(parents=True, exist_ok=True)
         _write_json(this.path / "config.json", resolved)
@@ -233,7 +239,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
 
         bank = ItemBank.build(items.train_images, items.train_labels, preset.item_size, device)
         reason = train(model, bank, config.placement, preset, generator=generator, optimizer=optimizer, rule=rule,
-                       log=log, speed=speed, checkpoint=save_training_state, checkpoint_every=checkpoint_every,
+                       log=log, speed=speed, checkpoint=save_training_state, checkpoint_seconds=checkpoint_seconds,
                        progress=progress, desc=this.id)
         train_seconds = time.perf_counter() - start
         _atomic_write(this.path / "log.csv.gz", lambda name: pd.DataFrame(
@@ -243,7 +249,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     iterations = int(this.log["iteration"].max()) + 1
     start = time.perf_counter()
     grid = grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class(items.n_classes), device=device,
-                         batch_size=4096 if device.type == "cuda" else 512, autocast=speed.autocast)
+                         batch_size=eval_batch_size(preset, device), autocast=speed.autocast)
     eval_seconds = time.perf_counter() - start
     _atomic_write(this.path / "grid.csv.gz", lambda name: grid.to_csv(name, index=False, compression="gzip"))
     _write_json(this.path / "done.json", {
