@@ -6,8 +6,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# `make book PRESET=paper REPETITIONS=5` runs the paper preset (GPU). The small preset's one
-# repetition keeps `make book` to about an hour on 2 CPU cores (book/reproduce.md).
+# `make book PRESET=paper REPETITIONS=5` runs the paper preset (GPU). One repetition, the fewest,
+# still takes about two hours from scratch on 2 CPU cores (README, reproduce page).
 PRESET ?= small
 REPETITIONS ?= 1
 # Runs are kept in $(RESULTS)/$(PRESET); finished runs are reused, so a second build takes minutes.

@@ -33,7 +33,9 @@ def main():
     def report(runs):
         for r in runs:
             at, away = accuracy_at_and_away(r.grid, ti.PAPER.trained_centre)
-            rows.append({"run": r.id, **r.result, "accuracy_at": at, "accuracy_away": away})
+            parent = r.config["parent"]
+            rows.append({"run": r.id, **r.result, "accuracy_at": at, "accuracy_away": away,
+                         "pretrained_on": parent["dataset"] if parent else None})
             res = r.result
             print(f"{r.id:58} {res['iterations']:5d} {res['stop_reason']:>12} {res['train_seconds']:7.1f} "
                   f"{res['train_images_per_second']:6.0f} {at:5.2f} {away:5.2f}", flush=True)
