@@ -60,7 +60,8 @@ def test_notebook_runs(name, workdir):
         assert len(outputs(notebook, "application/vnd.jupyter.widget-view+json")) == 2
         assert notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     if name == "summary":
-        assert len(outputs(notebook, "text/html")) == 1  # the verdict table
+        tables = ["".join(o["data"]["text/html"]) for o in outputs(notebook, "text/html")]
+        assert len(tables) == 2 and "verdict" in tables[0] and "MNIST away" in tables[1]  # verdicts; the GPU sample
     if name == "reproduce":
         record = json.loads((results / "tiny" / "provenance.json").read_text())
         assert record["preset"] == "tiny" and record["runs"] > 10 and record["wall_seconds"] > 0
