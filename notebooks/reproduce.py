@@ -106,7 +106,8 @@ pd.DataFrame([{
 sample = json.loads((gpu_record / "paper_sample.json").read_text())
 runs = pd.DataFrame(sample["runs"])
 runs["trained"] = runs["run"].str.split("-").str[:2].str.join(" ")
-runs["pretrained on"] = runs["pretrained_on"].fillna("-")
+vanilla = runs["run"].str.contains("-one_location-vanilla-")
+runs["pretrained on"] = runs["pretrained_on"].fillna(vanilla.map({True: "nothing (vanilla)", False: "-"}))
 runs[["trained", "pretrained on", "iterations", "stop_reason", "train_seconds", "accuracy_at", "accuracy_away"]].round(2)
 
 # %%
