@@ -31,6 +31,17 @@ def test_experiment_configs():
         ex.pretrain_configs(["mnist"], "small", 0)
 
 
+def test_run_all_trains_side_by_side_then_reuses(tmp_path, capsys):
+    configs = ex.pretrain_configs(["mnist", "leek2"], "tiny", repetitions=1)  # a named preset: workers import it
+    first = ex.run_all(configs, tmp_path, workers=2)
+    assert [r.config["dataset"] for r in first] == ["mnist", "leek2"] and all(r.finished for r in first)
+    out = capsys.readouterr().out
+    assert out.count(" iterations (") == 2 and "2 runs: 0 reused, 2 trained" in out
+    again = ex.run_all(configs, tmp_path, workers=2)
+    assert [r.path for r in again] == [r.path for r in first]
+    assert "2 runs: 2 reused, 0 trained" in capsys.readouterr().out
+
+
 def test_summary_and_shared_results_without_models(tiny_preset, tmp_path):
     first = run(DIGITS, tmp_path, progress=False)
     row = ex.summarize([first]).iloc[0]

@@ -3,7 +3,7 @@ from .datasets import DATASETS, DatasetNotFoundError, ItemSet, data_root, load_d
 from .evaluate import accuracy_at_and_away, cosine_similarity, grid_accuracy, normalized_accuracy
 from .models import MODELS, Classifier, create_model, replace_head
 from .presets import PAPER, PRESETS, SMALL, TINY, Preset, get_preset, scaled, with_canvas
-from .runs import Run, RunConfig, load_checkpoint, resolve_device, run
+from .runs import Run, RunConfig, find_run, load_checkpoint, resolve_device, run
 from .stimuli import (PLACEMENTS, ItemBank, area_centres, draw_batch, grid_centres, one_location_centres, place,
                       resize_items, sample_centres, translated_centres)
 

@@ -17,7 +17,8 @@ from .datasets import load_dataset
 from .evaluate import accuracy_at_and_away, cosine_similarity, normalized_accuracy
 from .models import create_model
 from .presets import Preset, get_preset
-from .runs import Run, RunConfig, run
+from .parallel import default_workers, run_many
+from .runs import Run, RunConfig, find_run, run
 
 __all__ = ["PAPER_DATASETS", "choose_datasets", "results_dir", "exp1_configs", "pretrain_configs",
            "finetune_configs", "exp3_configs", "run_all", "exp2_runs", "finished_runs", "summarize", "pooled_grids", "run_preset", "cosine_table", "cosine_conditions"]
@@ -72,20 +73,29 @@ def exp3_configs(preset: str, repetitions: int, seed: int = 0) -> list[RunConfig
 
 
 def run_all(configs: Sequence[RunConfig], results_root: str | Path, *, device: str = "auto",
-            need_model: bool = False) -> list[Run]:
-    """Run every config in order (finished runs are reused), with one line of progress per trained run."""
-    runs, trained, start = [], 0, time.perf_counter()
-    for i, config in enumerate(configs, 1):
-        began, began_at = time.perf_counter(), time.time()
-        this = run(config, results_root, device=device, progress=False, need_model=need_model)
-        if (this.path / "done.json").stat().st_mtime >= began_at:  # trained (or restored) now, not read back
-            trained += 1
-            print(f"[{i}/{len(configs)}] {this.id}: {this.result['iterations']} iterations "
-                  f"({this.result['stop_reason']}), {time.perf_counter() - began:.0f} s", flush=True)
-        runs.append(this)
-    print(f"{len(configs)} runs: {len(configs) - trained} reused, {trained} trained "
+            need_model: bool = False, workers: int | None = None) -> list[Run]:
+    """Run every config (finished runs are reused), ``workers`` at a time (default: :func:`default_workers`),
+    with one line of progress per trained run; the runs, in order."""
+    start = time.perf_counter()
+    todo = [c for c in configs if not _ready(find_run(c, results_root, device=device), need_model)]
+    finished = 0
+
+    def report(r: Run) -> None:
+        nonlocal finished
+        finished += 1
+        print(f"[{finished}/{len(todo)}] {r.id}: {r.result['iterations']} iterations ({r.result['stop_reason']}), "
+              f"{r.result['train_seconds'] + r.result.get('eval_seconds', 0):.0f} s", flush=True)
+
+    run_many(todo, results_root, workers=workers or default_workers(device), on_done=report, device=device,
+             need_model=need_model, progress=False)
+    runs = [run(c, results_root, device=device, progress=False, need_model=need_model) for c in configs]
+    print(f"{len(configs)} runs: {len(configs) - len(todo)} reused, {len(todo)} trained "
           f"in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
     return runs
+
+
+def _ready(r: Run, need_model: bool) -> bool:
+    return r.finished and (r.has_model or not need_model)
 
 
 def exp2_runs(pretrain: Sequence[str], finetune: Sequence[str], preset: str, repetitions: int, seed: int,

@@ -32,7 +32,7 @@ from .presets import Preset, get_preset, with_canvas
 from .stimuli import PLACEMENTS, ItemBank
 from .train import Speed, StoppingRule, make_optimizer, train
 
-__all__ = ["RunConfig", "Run", "run", "resolve_device"]
+__all__ = ["RunConfig", "Run", "run", "find_run", "resolve_device"]
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,17 @@ def run_id(resolved: dict) -> str:
     return f"{resolved['dataset']}-{resolved['placement']}-{init}-{resolved['model']}-s{resolved['seed']}-{digest}"
 
 
+def _locate(config: RunConfig, results_root: Path, speed: Speed) -> tuple[Run, dict]:
+    resolved = {**_resolve(config, results_root), "precision": "bf16" if speed.autocast else "float32"}
+    return Run(results_root / run_id(resolved)), resolved
+
+
+def find_run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
+             precision: str = "auto") -> Run:
+    """The run directory that ``run(config, ...)`` would use, finished or not; nothing is trained."""
+    return _locate(config, Path(results_root).expanduser(), Speed.for_device(resolve_device(device), precision))[0]
+
+
 def run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
         precision: str = "auto", progress: bool = True, checkpoint_seconds: float = 60.0, need_model: bool = False) -> Run:
     """Train and evaluate ``config`` once; later calls return the finished run (or resume an unfinished one).
@@ -180,8 +191,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     results_root = Path(results_root).expanduser()
     device = resolve_device(device)
     speed = Speed.for_device(device, precision)
-    resolved = {**_resolve(config, results_root), "precision": "bf16" if speed.autocast else "float32"}
-    this = Run(results_root / run_id(resolved))
+    this, resolved = _locate(config, results_root, speed)
     if this.finished and (this.has_model or not need_model):
         return this
     if this.finished:
