@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # `make book PRESET=paper REPETITIONS=5` runs the paper preset (GPU). One repetition, the fewest,
-# still takes about two hours from scratch on 2 CPU cores (README, reproduce page).
+# still takes about 99 minutes from scratch on 2 CPU cores (README, reproduce page).
 PRESET ?= small
 REPETITIONS ?= 1
 # Runs are kept in $(RESULTS)/$(PRESET); finished runs are reused, so a second build takes minutes.
