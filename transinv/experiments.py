@@ -18,7 +18,7 @@ from .evaluate import accuracy_at_and_away, cosine_similarity, normalized_accura
 from .models import create_model
 from .presets import Preset, get_preset
 from .parallel import default_workers, run_many
-from .runs import Run, RunConfig, find_run, run
+from .runs import Run, RunConfig, find_run
 
 __all__ = ["PAPER_DATASETS", "choose_datasets", "results_dir", "exp1_configs", "pretrain_configs",
            "finetune_configs", "exp3_configs", "run_all", "exp2_runs", "finished_runs", "summarize", "pooled_grids", "run_preset", "cosine_table", "cosine_conditions"]
@@ -77,7 +77,8 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path, *, device: s
     """Run every config (finished runs are reused), ``workers`` at a time (default: :func:`default_workers`),
     with one line of progress per trained run; the runs, in order."""
     start = time.perf_counter()
-    todo = [c for c in configs if not _ready(find_run(c, results_root, device=device), need_model)]
+    located = [find_run(c, results_root, device=device) for c in configs]  # handles; valid once trained
+    todo = [c for c, r in zip(configs, located) if not _ready(r, need_model)]
     finished = 0
 
     def report(r: Run) -> None:
@@ -88,10 +89,9 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path, *, device: s
 
     run_many(todo, results_root, workers=workers or default_workers(device), on_done=report, device=device,
              need_model=need_model, progress=False)
-    runs = [run(c, results_root, device=device, progress=False, need_model=need_model) for c in configs]
     print(f"{len(configs)} runs: {len(configs) - len(todo)} reused, {len(todo)} trained "
           f"in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
-    return runs
+    return located
 
 
 def _ready(r: Run, need_model: bool) -> bool:

@@ -48,9 +48,10 @@ def run_many(configs: Sequence[RunConfig], results_root: str | Path = "results",
             if on_done:
                 on_done(done[i])
         return done
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    processes = min(workers, len(configs))
+    threads = max(1, (os.cpu_count() or 1) // processes)
     jobs = [(i, c, str(results_root), threads, kwargs) for i, c in enumerate(configs)]
-    with mp.get_context("spawn").Pool(min(workers, len(configs))) as pool:  # leaving it terminates the workers
+    with mp.get_context("spawn").Pool(processes) as pool:  # leaving it terminates the workers
         for i, path in pool.imap_unordered(_run_in_worker, jobs):
             done[i] = Run(Path(path))
             if on_done:
