@@ -58,6 +58,19 @@ def test_summary_and_shared_results_without_models(tiny_preset, tmp_path):
     assert {p.name: p.read_bytes() for p in first.path.iterdir() if p.name != "ckpt.pt"} == tables
 
 
+def test_compute_by_kind_adds_up_the_runs_time():
+    table = pd.DataFrame({
+        "run": list("abcd"), "model": ["effnet", "effnet", "vgg", "vgg"],
+        "pretrain": ["imagenet", "vanilla", "mnist", "kmnist"], "placement": ["one_location"] * 4,
+        "iterations": [100, 300, 200, 400], "stop_reason": ["accuracy", "max_iters", "max_iters", "accuracy"],
+        "seconds": [60.0, 180.0, 120.0, 240.0]})
+    by_kind = ex.compute_by_kind(table)
+    assert list(by_kind.index) == ["vgg, fine-tuned, one_location", "effnet, vanilla, one_location",
+                                   "effnet, imagenet, one_location"]  # largest first; fine-tunings pooled
+    assert by_kind.loc["vgg, fine-tuned, one_location"].tolist() == [2, 300, 1, 6.0, 0.6]
+    assert by_kind["minutes"].sum() == 10 and by_kind["share"].sum() == pytest.approx(1)
+
+
 def test_provenance_is_written_once(tiny_preset, tmp_path, capsys):
     run(DIGITS, tmp_path / "small", progress=False)
     provenance.main([str(tmp_path / "small")])

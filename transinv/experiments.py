@@ -21,7 +21,7 @@ from .parallel import default_workers, run_many
 from .runs import Run, RunConfig, find_run
 
 __all__ = ["PAPER_DATASETS", "choose_datasets", "results_dir", "exp1_configs", "pretrain_configs",
-           "finetune_configs", "exp3_configs", "run_all", "exp2_runs", "finished_runs", "summarize", "pooled_grids", "run_preset", "cosine_table", "cosine_conditions"]
+           "finetune_configs", "exp3_configs", "run_all", "exp2_runs", "finished_runs", "summarize", "compute_by_kind", "pooled_grids", "run_preset", "cosine_table", "cosine_conditions"]
 
 PAPER_DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "leek10", "leek2")  # the six datasets of experiments 1-2
 
@@ -144,6 +144,19 @@ def summarize(runs: Iterable[Run]) -> pd.DataFrame:
                      "iterations": result["iterations"], "stop_reason": result["stop_reason"],
                      "seconds": result["train_seconds"] + result.get("eval_seconds", 0.0)})
     return pd.DataFrame(rows)
+
+
+def compute_by_kind(table: pd.DataFrame) -> pd.DataFrame:
+    """Training + evaluation time of the runs in ``table`` (from :func:`summarize`) by model, start and
+    placement: runs, mean iterations, runs stopped at the iteration cap, minutes and share, largest first."""
+    start = table["pretrain"].where(table["pretrain"].isin(["imagenet", "vanilla"]), "fine-tuned")
+    kind = table["model"] + ", " + start + ", " + table["placement"]
+    grouped = table.assign(kind=kind, at_cap=table["stop_reason"] == "max_iters").groupby("kind")
+    out = grouped.agg(runs=("run", "size"), mean_iterations=("iterations", "mean"), at_cap=("at_cap", "sum"),
+                      minutes=("seconds", "sum"))
+    out["minutes"] /= 60
+    out["share"] = out["minutes"] / out["minutes"].sum()
+    return out.sort_values("minutes", ascending=False).round({"mean_iterations": 0, "minutes": 1, "share": 3})
 
 
 def pooled_grids(runs: Sequence[Run], table: pd.DataFrame, keys: tuple[str, str]) -> dict:
