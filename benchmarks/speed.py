@@ -124,6 +124,10 @@ def concurrent_rate(preset, model_name, device, seconds, processes):
     return sum(rates)
 
 
+def _percent(fraction):
+    return "-" if fraction is None else f"{fraction:.1%}"  # no peak is measured on a CPU
+
+
 def bf16_matmul_peak(device, n=8192, repeats=50):
     """Measured bf16 matrix-multiply throughput, FLOP/s (the ceiling our TFLOP/s are compared to)."""
     a, b = (torch.randn(n, n, device=device, dtype=torch.bfloat16) for _ in range(2))
@@ -218,7 +222,7 @@ def main():
             if r["best_images_per_s"] > r["ours_images_per_s"] else 1
         print(f"{r['preset']:7} {r['model']:12} {r['train_gflop_per_image']:9.2f} {r['naive_images_per_s']:11.1f} "
               f"{r['ours_images_per_s']:10.1f} {r['speedup']:6.2f} {r['best_images_per_s']:12.1f} ({runs:2d}) "
-              f"{r['tflops_best']:8.2f} {r.get('fraction_of_peak_best', float('nan')):7.1%} "
+              f"{r['tflops_best']:8.2f} {_percent(r.get('fraction_of_peak_best')):>7} "
               f"{r['protocol_hours_estimate']:10.2f}")
     with open(args.json, "w") as f:
         json.dump({"info": info, "rows": rows}, f, indent=2)
