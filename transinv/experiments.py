@@ -78,7 +78,7 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path, *, device: s
     with one line of progress per trained run; the runs, in order."""
     start = time.perf_counter()
     located = [find_run(c, results_root, device=device) for c in configs]  # handles; valid once trained
-    todo = [c for c, r in zip(configs, located) if not _ready(r, need_model)]
+    todo = [c for c, r in zip(configs, located) if not r.ready(need_model)]
     finished = 0
 
     def report(r: Run) -> None:
@@ -92,10 +92,6 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path, *, device: s
     print(f"{len(configs)} runs: {len(configs) - len(todo)} reused, {len(todo)} trained "
           f"in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
     return located
-
-
-def _ready(r: Run, need_model: bool) -> bool:
-    return r.finished and (r.has_model or not need_model)
 
 
 def exp2_runs(pretrain: Sequence[str], finetune: Sequence[str], preset: str, repetitions: int, seed: int,

@@ -108,6 +108,10 @@ class Run:
     def has_model(self) -> bool:
         return (self.path / "ckpt.pt").is_file()
 
+    def ready(self, need_model: bool = False) -> bool:
+        """Finished, and with its model if ``need_model`` (shared results come without checkpoints)."""
+        return self.finished and (self.has_model or not need_model)
+
     def load_model(self, device: str | torch.device = "cpu") -> Classifier:
         """The trained model, in eval mode."""
         if not self.has_model:
@@ -192,7 +196,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     device = resolve_device(device)
     speed = Speed.for_device(device, precision)
     this, resolved = _locate(config, results_root, speed)
-    if this.finished and (this.has_model or not need_model):
+    if this.ready(need_model):
         return this
     if this.finished:
         return _retrain_model(this, lambda: run(config, results_root, device=device, precision=precision,
