@@ -58,7 +58,8 @@ include book/widgets.mk
 
 benchmark: install
 	$(BIN)/python benchmarks/placement.py
-	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/speed.py --presets small --models vgg16_small efficientnet_lite0 --seconds 10 \
+		--json benchmarks/speed.json
 
 clean:
 	rm -rf _build book/executed

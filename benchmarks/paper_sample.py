@@ -15,7 +15,7 @@ import time
 import transinv as ti
 from transinv.evaluate import accuracy_at_and_away
 from transinv.experiments import finetune_configs, pretrain_configs
-from transinv.parallel import run_many
+from transinv.parallel import run_all
 
 
 def main():
@@ -42,10 +42,10 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"wall_seconds": time.perf_counter() - start, "runs": rows}, f, indent=1)
 
-    pretrained = run_many(pretrain_configs(args.pretrain, "paper", 1), args.results, **options)
+    pretrained = run_all(pretrain_configs(args.pretrain, "paper", 1), args.results, **options)
     report(pretrained)
     vanilla = pretrain_configs(args.finetune, "paper", 1, placement="one_location")
-    report(run_many(finetune_configs(pretrained, args.finetune, "paper") + vanilla, args.results, **options))
+    report(run_all(finetune_configs(pretrained, args.finetune, "paper") + vanilla, args.results, **options))
     print(f"wall time: {time.perf_counter() - start:.0f} s; all numbers: {args.json}")
 
 

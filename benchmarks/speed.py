@@ -1,6 +1,6 @@
 """Our training step against a naive baseline written the way the authors did it, at both presets.
 
-    python benchmarks/speed.py [--seconds 20] [--json speed.json] [--presets small paper]
+    python benchmarks/speed.py [--seconds 20] [--json speed.json] [--presets small paper] [--models vgg16_small ...]
     python benchmarks/speed.py --rates-from speed.json --iterations-from paper_sample.json  # re-estimate only
 
 Naive baseline: a DataLoader whose workers resize and paste each item with PIL, float32,
@@ -29,6 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import transinv as ti
 from transinv.stimuli import ItemBank
+from transinv.stopping import StoppingRule
 from transinv.train import Speed, make_optimizer, train_step
 
 # Runs of the whole paper protocol, 5 repetitions: experiment 1 (6 datasets x vanilla/ImageNet),
@@ -156,9 +157,8 @@ def mean_paper_iterations(source: str) -> float:
     return sum(counts) / len(counts)
 
 
-def measure(preset, device, seconds, processes, peak):
+def measure(preset, model_name, device, seconds, processes, peak):
     """One table row: FLOPs per image, naive and our images/s, several runs at once, TFLOP/s."""
-    model_name = preset.model
     flops = ours_rate(preset, model_name, device, 0, flops=True)
     naive = naive_rate(preset, model_name, device, seconds)
     ours = ours_rate(preset, model_name, device, seconds)
@@ -176,7 +176,8 @@ def measure(preset, device, seconds, processes, peak):
 
 def protocol_estimate(row, preset, measured_iterations):
     """Hours for the whole protocol at the row's best throughput (evaluation counted as forward passes)."""
-    iterations = measured_iterations * preset.iter_scale if measured_iterations else preset.max_iters
+    iterations = (measured_iterations * preset.iter_scale if measured_iterations
+                  else StoppingRule.for_preset(preset).max_iters)
     images = PROTOCOL_RUNS * (iterations * preset.batch_size + EVAL_IMAGES_PER_RUN / 3)  # forward ~ 1/3 step
     return {"protocol_runs": PROTOCOL_RUNS, "protocol_iterations_per_run": iterations,
             "protocol_hours_estimate": images / row["best_images_per_s"] / 3600}
@@ -186,6 +187,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20, help="time per measurement")
     parser.add_argument("--presets", nargs="+", default=["small", "paper"])
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="models to measure at each preset (default: the preset's own, e.g. vgg16 at paper)")
     parser.add_argument("--processes", nargs="+", type=int, default=None, help="concurrent runs to try")
     parser.add_argument("--iterations-from", default=None, metavar="RESULTS_OR_JSON",
                         help="estimate iterations per run from the finished runs there (or paper_sample.py JSON), rescaled to the "
@@ -207,7 +210,8 @@ def main():
         peak = bf16_matmul_peak(device) if device.type == "cuda" else None
         info["bf16_matmul_peak_tflops"] = peak / 1e12 if peak else None
         processes = args.processes or ([1, 2, 4, 8] if device.type == "cuda" else [1, 2])
-        rows = [measure(ti.get_preset(name), device, args.seconds, processes, peak) for name in args.presets]
+        rows = [measure(ti.get_preset(name), model, device, args.seconds, processes, peak)
+                for name in args.presets for model in args.models or [ti.get_preset(name).model]]
     info["iterations_per_run_source"] = (f"mean of finished runs in {args.iterations_from}, rescaled to the paper's "
                                          f"stopping rule" if measured_iterations else "the 5000-iteration cap")
     for row in rows:
@@ -215,12 +219,12 @@ def main():
     peak = info["bf16_matmul_peak_tflops"]
     print(f"device: {info['device']}, torch {info['torch']}, {info['cpu_threads']} CPU threads"
           + (f", measured bf16 matmul peak {peak:.0f} TFLOP/s" if peak else ""))
-    print(f"{'preset':7} {'model':12} {'GFLOP/img':>9} {'naive img/s':>11} {'ours img/s':>10} {'ratio':>6} "
+    print(f"{'preset':7} {'model':18} {'GFLOP/img':>9} {'naive img/s':>11} {'ours img/s':>10} {'ratio':>6} "
           f"{'best img/s (runs)':>18} {'TFLOP/s':>8} {'of peak':>7} {'protocol h':>10}")
     for r in rows:
         runs = int(max(r["concurrent_images_per_s"], key=r["concurrent_images_per_s"].get, default=1)) \
             if r["best_images_per_s"] > r["ours_images_per_s"] else 1
-        print(f"{r['preset']:7} {r['model']:12} {r['train_gflop_per_image']:9.2f} {r['naive_images_per_s']:11.1f} "
+        print(f"{r['preset']:7} {r['model']:18} {r['train_gflop_per_image']:9.2f} {r['naive_images_per_s']:11.1f} "
               f"{r['ours_images_per_s']:10.1f} {r['speedup']:6.2f} {r['best_images_per_s']:12.1f} ({runs:2d}) "
               f"{r['tflops_best']:8.2f} {_percent(r.get('fraction_of_peak_best')):>7} "
               f"{r['protocol_hours_estimate']:10.2f}")

@@ -31,19 +31,16 @@ pretrain = "all"              # pretraining datasets: mnist, fmnist, kmnist, emn
 finetune = "all"              # fine-tuning (1-location) datasets, the same choices
 repetitions = 1               # runs per condition, with seeds seed, seed + 1, ...
 seed = 0
-results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
+results_root = "../results"   # experiment 2's runs are kept in <results_root>/<preset>; finished runs are reused
 
 # %%
-import matplotlib.pyplot as plt
-
+from transinv import analysis, plots
 from transinv import experiments as ex
-from transinv import plots
 
-root = ex.results_dir(results_root, preset)
-pretrain_sets, finetune_sets = ex.choose_datasets(pretrain), ex.choose_datasets(finetune)
-pretrained, finetuned, _ = ex.exp2_runs(pretrain_sets, finetune_sets, preset, repetitions, seed, root, device=device)
-cosines = ex.cosine_conditions(pretrained, finetuned, preset)
+runs = ex.exp2(ex.choose_datasets(pretrain), ex.choose_datasets(finetune), preset, repetitions, seed,
+               ex.results_dir(results_root, preset), device=device)
+cosines = analysis.cosine_conditions(runs.pretrained, runs.finetuned, preset)
 
 # %% [markdown]
 # ## Similarity versus displacement
@@ -52,12 +49,7 @@ cosines = ex.cosine_conditions(pretrained, finetuned, preset)
 # fine-tuning datasets.
 
 # %%
-rows, columns = -(-len(pretrain_sets) // 3), min(3, len(pretrain_sets))
-fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3 * rows), sharey=True, squeeze=False)
-for ax, (name, part) in zip(axes.flat, cosines.groupby("pretrain", sort=False)):
-    plots.cosine_by_displacement(part, ax=ax)
-    ax.set_title(f"pretrained on {name}")
-fig.tight_layout()
+plots.cosine_panels(cosines);
 
 # %% [markdown]
 # ## Which fine-tunings disrupt the invariance
@@ -68,8 +60,7 @@ fig.tight_layout()
 # one has lost part of the invariance it had learned.
 
 # %%
-away = cosines[cosines["dx"] > 0]
-by_pair = away.groupby(["pretrain", "finetune", "condition"], sort=False)["cosine"].mean().reset_index()
+by_pair = analysis.mean_cosine_away(cosines)
 plots.transfer_matrix(by_pair[by_pair["condition"] == "fine-tuned"], value="cosine", vmax=1);
 
 # %%

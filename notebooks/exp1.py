@@ -37,14 +37,13 @@ device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda
 
 # %%
 from transinv import experiments as ex
-from transinv import plots
+from transinv import plots, tables
 
 datasets = ex.choose_datasets(dataset)
-root = ex.results_dir(results_root, preset)
-runs = ex.run_all(ex.exp1_configs(datasets, preset, repetitions, seed), root, device=device)
-table = ex.summarize(runs)
+runs = ex.exp1(datasets, preset, repetitions, seed, ex.results_dir(results_root, preset), device=device)
+table = tables.summarize(runs)
 table["condition"] = table["pretrain"].map({"imagenet": "ImageNet-pretrained", "vanilla": "vanilla"})
-geometry = ex.run_preset(runs[0])
+geometry = runs[0].preset
 
 # %% [markdown]
 # ## Accuracy over the whole canvas
@@ -69,7 +68,7 @@ table.pivot_table(index="dataset", columns="condition", values=["at_trained", "a
 # the red cross marks the trained location.
 
 # %%
-grids = ex.pooled_grids(runs, table, ("dataset", "condition"))
+grids = tables.pooled_grids(runs, table, ("dataset", "condition"))
 plots.heatmap_grid(grids, geometry.canvas_size, geometry.trained_centre);
 
 # %% [markdown]

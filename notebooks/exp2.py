@@ -35,11 +35,11 @@ device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda
 
 # %%
 from transinv import experiments as ex
-from transinv import plots
+from transinv import plots, tables
 
 root = ex.results_dir(results_root, preset)
-pretrain_sets, finetune_sets = ex.choose_datasets(pretrain), ex.choose_datasets(finetune)
-pretrained, finetuned, vanilla = ex.exp2_runs(pretrain_sets, finetune_sets, preset, repetitions, seed, root, device=device)
+pretrained, finetuned, vanilla = ex.exp2(ex.choose_datasets(pretrain), ex.choose_datasets(finetune), preset,
+                                         repetitions, seed, root, device=device)
 
 # %% [markdown]
 # ## Pretraining
@@ -48,7 +48,7 @@ pretrained, finetuned, vanilla = ex.exp2_runs(pretrain_sets, finetune_sets, pres
 # canvas: pretraining has to succeed for the rest to mean anything.
 
 # %%
-pretraining = ex.summarize(pretrained)
+pretraining = tables.summarize(pretrained)
 pretraining.groupby("dataset", sort=False)[["accuracy", "iterations"]].mean().round(2)
 
 # %% [markdown]
@@ -59,7 +59,7 @@ pretraining.groupby("dataset", sort=False)[["accuracy", "iterations"]].mean().ro
 # from scratch at one location. Rows: pretraining; columns: fine-tuning.
 
 # %%
-table = ex.summarize(finetuned + vanilla)
+table = tables.summarize(finetuned + vanilla)
 plots.transfer_matrix(table, columns="dataset");
 
 # %% [markdown]
@@ -82,4 +82,4 @@ table.pivot_table(index="pretrain", columns="dataset", values="at_trained", sort
 # ## The runs
 
 # %%
-ex.summarize(pretrained + finetuned + vanilla)[["run", "iterations", "stop_reason", "accuracy", "seconds"]].round(2)
+tables.summarize(pretrained + finetuned + vanilla)[["run", "iterations", "stop_reason", "accuracy", "seconds"]].round(2)

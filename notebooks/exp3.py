@@ -35,21 +35,18 @@ device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda
 
 # %%
 from transinv import experiments as ex
-from transinv import plots
+from transinv import plots, tables
 
-root = ex.results_dir(results_root, preset)
-pretrained = ex.run_all(ex.exp3_configs(preset, repetitions, seed), root, device=device)
-finetuned = ex.run_all(ex.finetune_configs(pretrained, ["mnist"], preset), root, device=device)
-vanilla = ex.run_all(ex.pretrain_configs(["mnist"], preset, repetitions, seed, "one_location"), root, device=device)
-geometry = ex.run_preset(pretrained[0])
+pretrained, finetuned, vanilla = ex.exp3(preset, repetitions, seed, ex.results_dir(results_root, preset), device=device)
+geometry = pretrained[0].preset
 
 # %% [markdown]
 # ## MNIST at one location, tested everywhere (figure 5A)
 
 # %%
-table = ex.summarize(finetuned + vanilla)
+table = tables.summarize(finetuned + vanilla)
 table["condition"] = "fine-tuned"
-plots.heatmap_grid(ex.pooled_grids(finetuned + vanilla, table, ("condition", "pretrain")),
+plots.heatmap_grid(tables.pooled_grids(finetuned + vanilla, table, ("condition", "pretrain")),
                    geometry.canvas_size, geometry.trained_centre);
 
 # %%
@@ -62,9 +59,9 @@ table.groupby("pretrain", sort=False)[["accuracy", "at_trained", "away", "normal
 # translated one saw every class everywhere.
 
 # %%
-pretraining = ex.summarize(pretrained)
+pretraining = tables.summarize(pretrained)
 pretraining["condition"] = "no fine-tuning"
-plots.heatmap_grid(ex.pooled_grids(pretrained, pretraining, ("condition", "placement")), geometry.canvas_size);
+plots.heatmap_grid(tables.pooled_grids(pretrained, pretraining, ("condition", "placement")), geometry.canvas_size);
 
 # %%
 pretraining.groupby("placement", sort=False)[["accuracy", "iterations"]].agg(["mean", "std"]).round(2)
@@ -73,4 +70,4 @@ pretraining.groupby("placement", sort=False)[["accuracy", "iterations"]].agg(["m
 # ## The runs
 
 # %%
-ex.summarize(pretrained + finetuned + vanilla)[["run", "iterations", "stop_reason", "accuracy", "seconds"]].round(2)
+tables.summarize(pretrained + finetuned + vanilla)[["run", "iterations", "stop_reason", "accuracy", "seconds"]].round(2)

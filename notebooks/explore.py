@@ -40,10 +40,7 @@ from transinv import experiments as ex
 from transinv.explorer import heatmap_browser, prediction_explorer
 
 root = ex.results_dir(results_root, preset)
-[pretrained] = ex.run_all(ex.pretrain_configs([pretrain], preset, 1, seed), root, device=device, need_model=True)
-[finetuned] = ex.run_all(ex.finetune_configs([pretrained], [finetune], preset), root, device=device, need_model=True)
-[vanilla] = ex.run_all(ex.pretrain_configs([finetune], preset, 1, seed, "one_location"), root, device=device,
-                       need_model=True)
+_, [finetuned], [vanilla] = ex.exp2([pretrain], [finetune], preset, 1, seed, root, device=device, need_model=True)
 
 # %% [markdown]
 # ## Move an item
@@ -52,10 +49,10 @@ root = ex.results_dir(results_root, preset)
 
 # %%
 models = {f"pretrained on {pretrain}, fine-tuned": finetuned.load_model(), "vanilla": vanilla.load_model()}
-prediction_explorer(models, ti.load_dataset(finetune), ex.run_preset(finetuned))
+prediction_explorer(models, ti.load_dataset(finetune), finetuned.preset)
 
 # %% [markdown]
 # ## Browse every run's accuracy over the canvas
 
 # %%
-heatmap_browser(ex.finished_runs(root))
+heatmap_browser(ti.finished_runs(root))

@@ -60,6 +60,8 @@ import pandas as pd
 from IPython.display import Markdown
 
 from transinv import experiments as ex
+from transinv import tables
+from transinv.runs import describe_run_id, finished_runs
 
 record = json.loads((ex.results_dir(results_root, preset) / "provenance.json").read_text())
 machine = record["machine"]
@@ -81,8 +83,8 @@ pd.Series(record["notebook_wall_seconds"], name="seconds").div(60).round(1).rena
 # Each run records how long it trained and was evaluated. By kind of run:
 
 # %%
-runs_table = ex.summarize(ex.finished_runs(ex.results_dir(results_root, preset)))
-time_by_kind = ex.compute_by_kind(runs_table)
+runs_table = tables.summarize(finished_runs(ex.results_dir(results_root, preset)))
+time_by_kind = tables.compute_by_kind(runs_table)
 time_by_kind
 
 # %%
@@ -131,8 +133,9 @@ pd.DataFrame([{
 # %%
 sample = json.loads((gpu_record / "paper_sample.json").read_text())
 runs = pd.DataFrame(sample["runs"])
-runs["trained"] = runs["run"].str.split("-").str[:2].str.join(" ")
-vanilla = runs["run"].str.contains("-one_location-vanilla-")
+described = pd.DataFrame([describe_run_id(r) for r in runs["run"]], index=runs.index)
+runs["trained"] = described["dataset"] + " " + described["placement"]
+vanilla = (described["placement"] == "one_location") & (described["init"] == "vanilla")
 runs["pretrained on"] = runs["pretrained_on"].fillna(vanilla.map({True: "nothing (vanilla)", False: "-"}))
 runs[["trained", "pretrained on", "iterations", "stop_reason", "train_seconds", "accuracy_at", "accuracy_away"]].round(2)
 

@@ -49,25 +49,25 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
+from transinv import analysis, tables
 from transinv import experiments as ex
 from transinv.evaluate import normalized_accuracy
+from transinv.runs import describe_run_id
 from transinv.verdicts import claims_table
 
 root = ex.results_dir(results_root, preset)
 datasets = ex.choose_datasets(dataset)
-exp1 = ex.summarize(ex.run_all(ex.exp1_configs(datasets, preset, repetitions, seed), root, device=device))
-pretrained, finetuned, vanilla = ex.exp2_runs(datasets, datasets, preset, repetitions, seed, root, device=device)
-exp2 = ex.summarize(finetuned + vanilla)
-cosines = ex.cosine_conditions(pretrained, finetuned, preset)
-exp3_pretrained = ex.run_all(ex.exp3_configs(preset, repetitions, seed), root, device=device)
-exp3 = ex.summarize(ex.run_all(ex.finetune_configs(exp3_pretrained, ["mnist"], preset), root, device=device)
-                    + [r for r in vanilla if r.config["dataset"] == "mnist"])
+exp1 = ex.exp1(datasets, preset, repetitions, seed, root, device=device)
+exp2 = ex.exp2(datasets, datasets, preset, repetitions, seed, root, device=device)
+exp3 = ex.exp3(preset, repetitions, seed, root, device=device)
+cosines = analysis.cosine_conditions(exp2.pretrained, exp2.finetuned, preset)
 
 # %% [markdown]
 # ## Verdicts
 
 # %%
-claims = claims_table(exp1, exp2, cosines, exp3, ex.summarize(exp3_pretrained))
+claims = claims_table(tables.summarize(exp1), tables.summarize(exp2.finetuned + exp2.vanilla), cosines,
+                      tables.summarize(exp3.finetuned + exp3.vanilla), tables.summarize(exp3.pretrained))
 claims.style.set_properties(**{"text-align": "left", "white-space": "normal"})
 
 # %% [markdown]
@@ -76,8 +76,8 @@ claims.style.set_properties(**{"text-align": "left", "white-space": "normal"})
 # Runs behind this page, and their compute time (training and evaluation):
 
 # %%
-everything = pd.concat([exp1, ex.summarize(pretrained), exp2, ex.summarize(exp3_pretrained), exp3])
-everything = everything.drop_duplicates("run")
+every_run = {r.id: r for r in exp1 + [r for runs in (*exp2, *exp3) for r in runs]}  # shared runs once
+everything = tables.summarize(every_run.values())
 Markdown(f"{len(everything)} runs, {everything['seconds'].sum() / 3600:.2f} h of compute, "
          f"{repetitions} repetition(s) per condition, preset `{preset}`.")
 
@@ -92,9 +92,9 @@ Markdown(f"{len(everything)} runs, {everything['seconds'].sum() / 3600:.2f} h of
 
 # %%
 sample = pd.DataFrame(json.loads((Path(gpu_record) / "paper_sample.json").read_text())["runs"])
-pretraining = sample[sample["pretrained_on"].isna() & sample["run"].str.contains("-translated-")]
-pretraining = pretraining.set_index(pretraining["run"].str.split("-").str[0])["accuracy_away"]
-tuned = sample[sample["run"].str.startswith("mnist-one_location")]
+sample = sample.join(pd.DataFrame([describe_run_id(r) for r in sample["run"]], index=sample.index))
+pretraining = sample[sample["placement"] == "translated"].set_index("dataset")["accuracy_away"]
+tuned = sample[(sample["dataset"] == "mnist") & (sample["placement"] == "one_location")]
 pd.DataFrame({
     "pretrained on": tuned["pretrained_on"].fillna("nothing (vanilla)"),
     "pretraining accuracy over the canvas": tuned["pretrained_on"].map(pretraining).round(2).astype(object).fillna("-"),

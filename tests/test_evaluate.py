@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from transinv.datasets import load_dataset, select_classes
-from transinv.evaluate import accuracy_at_and_away, cosine_similarity, grid_accuracy, normalized_accuracy
+from transinv.analysis import cosine_similarity
+from transinv.evaluate import accuracy_at_and_away, grid_accuracy, normalized_accuracy
 from transinv.models import Classifier
 from transinv.presets import SMALL
 

@@ -7,8 +7,9 @@ import pytest
 matplotlib.use("Agg")
 
 from transinv import experiments as ex  # noqa: E402
-from transinv import provenance  # noqa: E402
-from transinv.runs import RunConfig, run  # noqa: E402
+from transinv import provenance, tables  # noqa: E402
+from transinv.parallel import run_all  # noqa: E402
+from transinv.runs import RunConfig, finished_runs, run  # noqa: E402
 from transinv.verdicts import claims_table  # noqa: E402
 
 DIGITS = RunConfig("mnist", "one_location", classes=(0, 1, 2))
@@ -33,29 +34,29 @@ def test_experiment_configs():
 
 def test_run_all_trains_side_by_side_then_reuses(tmp_path, capsys):
     configs = ex.pretrain_configs(["mnist", "leek2"], "tiny", repetitions=1)  # a named preset: workers import it
-    first = ex.run_all(configs, tmp_path, workers=2)
+    first = run_all(configs, tmp_path, workers=2)
     assert [r.config["dataset"] for r in first] == ["mnist", "leek2"] and all(r.finished for r in first)
     out = capsys.readouterr().out
     assert out.count(" iterations (") == 2 and "2 runs: 0 reused, 2 trained" in out
-    again = ex.run_all(configs, tmp_path, workers=2)
+    again = run_all(configs, tmp_path, workers=2)
     assert [r.path for r in again] == [r.path for r in first]
     assert "2 runs: 2 reused, 0 trained" in capsys.readouterr().out
 
 
 def test_summary_and_shared_results_without_models(tiny_preset, tmp_path):
     first = run(DIGITS, tmp_path, progress=False)
-    row = ex.summarize([first]).iloc[0]
+    row = tables.summarize([first]).iloc[0]
     assert row["pretrain"] == "vanilla" and row["n_classes"] == 3 and 0 <= row["away"] <= 1
     assert row["normalized"] == pytest.approx((row["accuracy"] - 1 / 3) / (2 / 3) * 100)
 
-    tables = {p.name: p.read_bytes() for p in first.path.iterdir() if p.name != "ckpt.pt"}
+    kept = {p.name: p.read_bytes() for p in first.path.iterdir() if p.name != "ckpt.pt"}
     (first.path / "ckpt.pt").unlink()  # as in a clone: tables without the model
     assert run(DIGITS, tmp_path, progress=False).finished
     with pytest.raises(FileNotFoundError, match="need_model=True"):
         first.load_model()
     restored = run(DIGITS, tmp_path, progress=False, need_model=True)
     assert restored.has_model and restored.load_model().num_classes == 3
-    assert {p.name: p.read_bytes() for p in first.path.iterdir() if p.name != "ckpt.pt"} == tables
+    assert {p.name: p.read_bytes() for p in first.path.iterdir() if p.name != "ckpt.pt"} == kept
 
 
 def test_compute_by_kind_adds_up_the_runs_time():
@@ -64,7 +65,7 @@ def test_compute_by_kind_adds_up_the_runs_time():
         "pretrain": ["imagenet", "vanilla", "mnist", "kmnist"], "placement": ["one_location"] * 4,
         "iterations": [100, 300, 200, 400], "stop_reason": ["accuracy", "max_iters", "max_iters", "accuracy"],
         "seconds": [60.0, 180.0, 120.0, 240.0]})
-    by_kind = ex.compute_by_kind(table)
+    by_kind = tables.compute_by_kind(table)
     assert list(by_kind.index) == ["vgg, fine-tuned, one_location", "effnet, vanilla, one_location",
                                    "effnet, imagenet, one_location"]  # largest first; fine-tunings pooled
     assert by_kind.loc["vgg, fine-tuned, one_location"].tolist() == [2, 300, 1, 6.0, 0.6]
@@ -80,9 +81,9 @@ def test_provenance_is_written_once(tiny_preset, tmp_path, capsys):
     assert "kept" in capsys.readouterr().out
 
 
-def summary_rows(pretrain, datasets, away_normalized, model="vgg16_small"):
-    return pd.DataFrame([{"pretrain": pretrain, "dataset": d, "model": model, "away_normalized": away_normalized,
-                          "normalized": away_normalized} for d in datasets])
+def summary_rows(pretrain, datasets, away_normalized, model="vgg16_small", pretrain_placement=None):
+    return pd.DataFrame([{"pretrain": pretrain, "pretrain_placement": pretrain_placement, "dataset": d, "model": model,
+                          "away_normalized": away_normalized, "normalized": away_normalized} for d in datasets])
 
 
 def cosine_rows(pretrained, finetuned):
@@ -98,7 +99,8 @@ def test_verdicts_follow_the_measurements(learned):
     sets = ["mnist", "leek2"]
     exp1 = pd.concat([summary_rows("imagenet", sets, good), summary_rows("vanilla", sets, 5)])
     exp2 = pd.concat([summary_rows("mnist", sets, good), summary_rows("vanilla", sets, 5)])
-    exp3 = pd.concat([summary_rows("emnist18 (areas)", ["mnist"], segregated), summary_rows("emnist18", ["mnist"], 90),
+    exp3 = pd.concat([summary_rows("emnist18 (areas)", ["mnist"], segregated, pretrain_placement="areas"),
+                      summary_rows("emnist18", ["mnist"], 90, pretrain_placement="translated"),
                       summary_rows("vanilla", ["mnist"], 5)])
     exp3_pretraining = pd.DataFrame({"placement": ["areas", "translated"], "normalized": [segregated, 90]})
     claims = claims_table(exp1, exp2, cosine_rows(0.9 if learned else 0.4, 0.6), exp3, exp3_pretraining)
@@ -119,13 +121,13 @@ def test_explorer_widgets(tiny_preset, tmp_path, monkeypatch):
         [ax.get_title() for ax in plt.gcf().axes]), plt.close("all")))
     trained = run(DIGITS, tmp_path, progress=False)
     widget = explorer.prediction_explorer({"net": trained.load_model()},
-                                          select_classes(load_dataset("mnist"), [0, 1, 2]), ex.run_preset(trained))
+                                          select_classes(load_dataset("mnist"), [0, 1, 2]), trained.preset)
     (network, item), (x, y) = widget.children[0].children, widget.children[1].children
-    x0, y0 = ex.run_preset(trained).trained_centre
+    x0, y0 = trained.preset.trained_centre
     assert f"at ({x0}, {y0})" in titles[-1][0] and titles[-1][1] == "net"
     x.value = x.max
     assert f"at ({x.max}, {y0})" in titles[-1][0]
-    browser = explorer.heatmap_browser(ex.finished_runs(tmp_path))
+    browser = explorer.heatmap_browser(finished_runs(tmp_path))
     assert browser.children[0].options == (trained.id,) and "mean" in titles[-1][0]
     with pytest.raises(ValueError, match="no finished runs"):
         explorer.heatmap_browser([])

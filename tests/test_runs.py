@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from transinv import runs
-from transinv.parallel import run_many
+from transinv.parallel import run_all
 from transinv.runs import RunConfig, load_checkpoint, run
-from transinv.train import StoppingRule
+from transinv.stopping import StoppingRule
 
 DIGITS = RunConfig("mnist", "translated", classes=(0, 1, 2))
 
@@ -15,7 +15,7 @@ def test_a_run_leaves_a_complete_directory(tiny_preset, tmp_path):
     assert {p.name for p in done.path.iterdir()} == {"config.json", "ckpt.pt", "log.csv.gz", "grid.csv.gz", "done.json"}
     assert done.config["dataset"] == "mnist" and done.config["num_classes"] == 3
     assert done.result["stop_reason"] in {"accuracy", "loss_plateau", "max_iters"}
-    assert done.result["iterations"] == len(done.log) <= tiny_preset.max_iters
+    assert done.result["iterations"] == len(done.log) <= StoppingRule.for_preset(tiny_preset).max_iters
     assert len(done.grid) == 19 * 19 * 3 and done.result["eval_items_per_location"] == 3
     assert set(torch.load(done.path / "ckpt.pt", weights_only=False)) == {
         "model", "config", "frozen_batchnorm", "reason", "iterations", "train_seconds"}
@@ -29,7 +29,7 @@ def test_a_finished_run_is_loaded_not_trained(tiny_preset, tmp_path, monkeypatch
 
 
 def test_different_configs_get_different_directories(tiny_preset, tmp_path):
-    ids = {runs.run_id(runs._resolve(c, tmp_path)) for c in
+    ids = {runs._run_id(runs._resolve(c, tmp_path)[0]) for c in
            (DIGITS, RunConfig("mnist", "translated", classes=(0, 1, 3)), RunConfig("mnist", "one_location", classes=(0, 1, 2)),
             RunConfig("mnist", "translated", classes=(0, 1, 2), seed=1))}
     assert len(ids) == 4
@@ -63,8 +63,6 @@ def test_fine_tuning_starts_from_the_parent(tiny_preset, tmp_path):
     child = run(RunConfig("mnist", "one_location", classes=(5, 6, 7, 8), init=parent.id), tmp_path, progress=False)
     assert child.config["parent"]["dataset"] == "mnist" and child.config["num_classes"] == 4
     assert load_checkpoint(child.path / "ckpt.pt").num_classes == 4
-    with pytest.raises(ValueError, match="checkpoint .* has 4 classes, but 3 were expected"):
-        load_checkpoint(child.path / "ckpt.pt", num_classes=3)
 
 
 def test_bad_configurations(tiny_preset, tmp_path):
@@ -84,11 +82,11 @@ def test_bad_configurations(tiny_preset, tmp_path):
 
 def test_several_runs_at_once(tiny_preset, tmp_path):
     configs = [RunConfig("mnist", "translated", classes=(0, 1, 2), preset=tiny_preset, seed=s) for s in (0, 1)]
-    done = run_many(configs, tmp_path, workers=2)
+    done = run_all(configs, tmp_path, workers=2)
     assert [r.config["seed"] for r in done] == [0, 1] and all(r.finished for r in done)
-    assert run_many(configs, tmp_path, workers=1)[1].path == done[1].path  # the same runs, found again
+    assert run_all(configs, tmp_path, workers=1)[1].path == done[1].path  # the same runs, found again
     with pytest.raises(ValueError, match="workers must be a positive integer, but got 0"):
-        run_many(configs, tmp_path, workers=0)
+        run_all(configs, tmp_path, workers=0)
 
 
 def test_device_requests():

@@ -73,17 +73,6 @@ def test_grid(preset):
     place(white_items(361, preset.item_size), centres, preset.canvas_size)  # every grid point is valid
 
 
-def test_custom_grid_and_its_errors():
-    centres = grid_centres(SMALL, (5, 5))
-    assert sorted(set(centres[:, 0].tolist())) == [7, 19, 32, 44, 56]
-    with pytest.raises(ValueError, match=r"must be square, but got shape \(19, 10\)"):
-        grid_centres(PAPER, (19, 10))
-    with pytest.raises(ValueError, match=r"grid side of 1 .* between 2 and 174"):
-        grid_centres(PAPER, (1, 1))
-    with pytest.raises(ValueError, match=r"grid side of 51 .* between 2 and 50"):
-        grid_centres(SMALL, (51, 51))
-
-
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
 def test_off_canvas_centres_are_rejected(preset):
     s, half, n = preset.item_size, preset.item_size // 2, preset.canvas_size

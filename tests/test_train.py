@@ -3,9 +3,10 @@ import torch
 
 from transinv.datasets import load_dataset, select_classes
 from transinv.models import create_model
-from transinv.presets import SMALL
+from transinv.presets import PAPER, SMALL
 from transinv.stimuli import ItemBank, draw_batch
-from transinv.train import Speed, StoppingRule, make_optimizer, train
+from transinv.stopping import StoppingRule
+from transinv.train import Speed, make_optimizer, train
 
 
 def test_stops_on_accuracy_after_patience():
@@ -35,8 +36,10 @@ def test_stops_at_max_iters():
 
 
 def test_for_preset_scales_the_windows():
-    rule = StoppingRule.for_preset(SMALL)
-    assert (rule.window, rule.patience, rule.max_iters) == (SMALL.acc_window, SMALL.patience, SMALL.max_iters)
+    rule = StoppingRule.for_preset(PAPER)
+    assert (rule.window, rule.patience, rule.max_iters, rule.threshold) == (100, 800, 5000, 0.75)  # the authors'
+    rule = StoppingRule.for_preset(SMALL)  # iter_scale 0.3
+    assert (rule.window, rule.patience, rule.max_iters) == (30, 240, 1500)
 
 
 def train_a_little(seed, iters=6, corrupt=False, speed=Speed()):

@@ -1,18 +1,34 @@
-"""transinv: an executable replication of Biscione & Bowers (2020), Learning Translation Invariance in CNNs."""
-from .datasets import DATASETS, DatasetNotFoundError, ItemSet, data_root, load_dataset, select_classes
-from .evaluate import accuracy_at_and_away, cosine_similarity, grid_accuracy, normalized_accuracy
-from .models import MODELS, Classifier, create_model, replace_head
+"""transinv: an executable replication of Biscione & Bowers (2020), Learning Translation Invariance in CNNs.
+
+One module per step of the protocol: ``presets`` (sizes), ``datasets`` (items), ``stimuli`` (placement
+on the canvas), ``models``, ``stopping`` (the authors' stopping rule), ``train`` (the loop), ``runs``
+(one directory per run), ``parallel`` (runs side by side), ``experiments`` (the paper's three),
+``evaluate`` (the test grid), ``tables`` (runs as tables), ``analysis`` (cosine similarity),
+``verdicts`` (claim by claim) and ``plots``.
+"""
+from .analysis import cosine_conditions, cosine_similarity, mean_cosine_away
+from .datasets import DATASETS, DatasetNotFoundError, ItemSet, data_root, load_dataset, n_classes, select_classes
+from .evaluate import accuracy_at_and_away, grid_accuracy, normalized_accuracy
+from .models import MODELS, Classifier, create_model, freeze_features, replace_head
+from .parallel import run_all
 from .presets import PAPER, PRESETS, SMALL, TINY, Preset, get_preset, scaled, with_canvas
-from .runs import Run, RunConfig, find_run, load_checkpoint, resolve_device, run
+from .runs import Run, RunConfig, describe_run_id, find_run, finished_runs, load_checkpoint, run
 from .stimuli import (PLACEMENTS, ItemBank, area_centres, draw_batch, grid_centres, one_location_centres, place,
                       resize_items, sample_centres, translated_centres)
+from .stopping import StoppingRule
+from .tables import compute_by_kind, pooled_grids, summarize
+from .train import resolve_device
 
 __all__ = [
-    "DATASETS", "DatasetNotFoundError", "ItemSet", "data_root", "load_dataset", "select_classes",
-    "accuracy_at_and_away", "cosine_similarity", "grid_accuracy", "normalized_accuracy",
-    "MODELS", "Classifier", "create_model", "replace_head",
+    "cosine_conditions", "cosine_similarity", "mean_cosine_away",
+    "DATASETS", "DatasetNotFoundError", "ItemSet", "data_root", "load_dataset", "n_classes", "select_classes",
+    "accuracy_at_and_away", "grid_accuracy", "normalized_accuracy",
+    "MODELS", "Classifier", "create_model", "freeze_features", "replace_head",
+    "run_all",
     "PAPER", "PRESETS", "SMALL", "TINY", "Preset", "get_preset", "scaled", "with_canvas",
-    "Run", "RunConfig", "load_checkpoint", "resolve_device", "run",
+    "Run", "RunConfig", "describe_run_id", "find_run", "finished_runs", "load_checkpoint", "resolve_device", "run",
     "PLACEMENTS", "ItemBank", "area_centres", "draw_batch", "grid_centres", "one_location_centres", "place",
     "resize_items", "sample_centres", "translated_centres",
+    "StoppingRule",
+    "compute_by_kind", "pooled_grids", "summarize",
 ]

@@ -23,7 +23,7 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from . import leek
 
-__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "data_root", "load_dataset", "select_classes"]
+__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "data_root", "load_dataset", "select_classes", "n_classes"]
 
 DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "emnist18", "leek10", "leek2")
 SPLIT_SEED = 0         # fixes every re-split, independently of experiment seeds
@@ -71,6 +71,15 @@ _SPECS = {
                        "emnist-bymerge-test", tuple(tvd.EMNIST.classes_split_dict["balanced"]), transposed=True),
 }
 _SPECS["emnist18"] = _SPECS["emnist"]
+
+
+def n_classes(name: str) -> int:
+    """How many classes dataset ``name`` has, without reading it (finding a run needs no data on disk)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if name.startswith("leek"):
+        return int(name[len("leek"):])
+    return EMNIST18_CLASSES if name == "emnist18" else len(_SPECS[name].classes)
 
 
 def data_root() -> Path:
@@ -149,8 +158,8 @@ def _stratified_split(labels: Tensor, classes: Sequence[int]) -> tuple[Tensor, T
 def _load_idx(name: str, root: Path, download: bool) -> ItemSet:
     spec = _SPECS[name]
     raw = root / spec.folder / "raw"
-    n_classes = EMNIST18_CLASSES if name == "emnist18" else len(spec.classes)
-    classes = range(n_classes)
+    count = n_classes(name)
+    classes = range(count)
     train, test = _read_pair(raw, spec.train_prefix, spec), _read_pair(raw, spec.test_prefix, spec)
     fallback = _read_pair(raw, spec.fallback_prefix, spec) if spec.fallback_prefix else None
     if (train is None or test is None) and fallback is None:
@@ -166,18 +175,18 @@ def _load_idx(name: str, root: Path, download: bool) -> ItemSet:
         keep = [torch.isin(labels, torch.tensor(classes)) for _, labels in (train, test)]
         (x_tr, y_tr), (x_te, y_te) = ((x[k], y[k]) for (x, y), k in zip((train, test), keep))
         source = (f"{spec.folder} official split ({len(y_tr):,} train / {len(y_te):,} test, "
-                  f"{n_classes} classes) from {raw}")
+                  f"{count} classes) from {raw}")
         resplit = False
     else:
         images, labels = fallback
         train_idx, test_idx, cap = _stratified_split(labels, classes)
         x_tr, y_tr, x_te, y_te = images[train_idx], labels[train_idx], images[test_idx], labels[test_idx]
         source = (f"{spec.folder} official test split ({spec.fallback_prefix}, {len(labels):,} images) "
-                  f"re-split by us: {n_classes} classes capped at {cap} each, stratified "
-                  f"{len(y_tr) // n_classes} train / {len(y_te) // n_classes} test per class "
+                  f"re-split by us: {count} classes capped at {cap} each, stratified "
+                  f"{len(y_tr) // count} train / {len(y_te) // count} test per class "
                   f"(seed {SPLIT_SEED}); the official train split was not found in {raw}")
         resplit = True
-    return ItemSet(name, spec.classes[:n_classes], x_tr, y_tr, x_te, y_te, source, resplit)
+    return ItemSet(name, spec.classes[:count], x_tr, y_tr, x_te, y_te, source, resplit)
 
 
 def _load_leek(name: str, root: Path) -> ItemSet:

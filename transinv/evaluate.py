@@ -1,4 +1,4 @@
-"""Evaluation over the test grid, and the cosine-similarity analysis, in model.eval() without gradients."""
+"""Evaluation over the test grid, in model.eval() without gradients, and the accuracies read from its table."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,7 +10,7 @@ from .models import Classifier
 from .presets import Preset
 from .stimuli import grid_centres, place, resize_items
 
-__all__ = ["test_items", "grid_accuracy", "accuracy_at_and_away", "normalized_accuracy", "cosine_similarity"]
+__all__ = ["test_items", "eval_batch_size", "grid_accuracy", "accuracy_at_and_away", "normalized_accuracy"]
 
 
 def test_items(items: ItemSet, per_class: int, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -24,6 +24,12 @@ def test_items(items: ItemSet, per_class: int, seed: int = 0) -> tuple[Tensor, T
         chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
     index = torch.cat(chosen)
     return items.test_images[index], items.test_labels[index]
+
+
+def eval_batch_size(preset: Preset, device: torch.device) -> int:
+    """Canvases per evaluation batch: 4096 of 64 px on a GPU, fewer for larger canvases (the same
+    activation memory: VGG16's first layers at 224 px and 4096 canvases would need over 50 GB)."""
+    return max(64, int((4096 if device.type == "cuda" else 512) * (64 / preset.canvas_size) ** 2))
 
 
 @torch.no_grad()
@@ -65,25 +71,3 @@ def normalized_accuracy(accuracy, n_classes: int):
     """(accuracy - chance) / (1 - chance) x 100 with chance = 1 / n_classes, as the paper's figure 2B."""
     chance = 1 / n_classes
     return (accuracy - chance) / (1 - chance) * 100
-
-
-@torch.no_grad()
-def cosine_similarity(model: Classifier, items: ItemSet, preset: Preset, *, seed: int = 0,
-                      device: str | torch.device = "cpu") -> pd.DataFrame:
-    """Cosine similarity of penultimate activations: each class's exemplar at the trained location
-    versus the same exemplar at every grid x along the trained row. One row per (class, x)."""
-    model.eval()
-    images, labels = test_items(items, 1, seed)
-    images = resize_items(images, preset.item_size).to(device)
-    x0, y0 = preset.trained_centre
-    xs = torch.tensor(preset.grid, device=device)
-    centres = torch.stack([xs, torch.full_like(xs, y0)], dim=1)                              # (G, 2)
-    reference = model.penultimate_activations(
-        place(images, torch.tensor([[x0, y0]], device=device).expand(len(images), 2), preset.canvas_size))
-    rows = []
-    for k, image in enumerate(images):
-        moved = model.penultimate_activations(place(image.expand(len(xs), -1, -1), centres, preset.canvas_size))
-        cosine = torch.nn.functional.cosine_similarity(moved, reference[k:k + 1].expand_as(moved), dim=1)  # (G,)
-        rows += [{"label": int(labels[k]), "class": items.classes[labels[k]], "x": int(x), "dx": int(x) - x0,
-                  "cosine": float(c)} for x, c in zip(xs, cosine)]
-    return pd.DataFrame(rows)

@@ -10,7 +10,6 @@ import torch
 
 from .datasets import ItemSet
 from .evaluate import test_items
-from .experiments import run_preset
 from .models import Classifier
 from .plots import accuracy_heatmap
 from .presets import Preset
@@ -71,8 +70,7 @@ def heatmap_browser(runs: Sequence[Run]) -> widgets.Widget:
 
     def draw():
         chosen = by_id[menu.value]
-        geometry = run_preset(chosen)
-        accuracy_heatmap(chosen.grid, geometry.canvas_size, geometry.trained_centre)
+        accuracy_heatmap(chosen.grid, chosen.preset.canvas_size, chosen.preset.trained_centre)
 
     menu.observe(lambda change: _redraw(output, draw), names="value")
     _redraw(output, draw)

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.models import VGG16_Weights, vgg
 
-__all__ = ["MODELS", "Classifier", "create_model", "replace_head", "vgg16_imagenet_state_dict"]
+__all__ = ["MODELS", "Classifier", "create_model", "replace_head", "freeze_features", "vgg16_imagenet_state_dict"]
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -28,6 +28,16 @@ class Classifier(nn.Module):
         self.frozen_batchnorm = frozen_batchnorm  # fine-tune with the batch-norm statistics it came with
         self.register_buffer("mean", torch.tensor(mean).view(3, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(3, 1, 1))
+
+    def train(self, mode: bool = True) -> Classifier:
+        """Training mode, but batch norm keeps its statistics when ``frozen_batchnorm``: train and test
+        then normalise alike."""
+        super().train(mode)
+        if mode and self.frozen_batchnorm:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
 
     @property
     def num_classes(self) -> int:
@@ -62,6 +72,17 @@ def replace_head(model: Classifier, num_classes: int) -> Classifier:
         raise ValueError(f"num_classes must be an integer >= 2, but got {num_classes!r}")
     old = model.net.get_submodule(model.head)
     model.net.set_submodule(model.head, _linear_like_torchvision(old.in_features, num_classes).to(old.weight.device))
+    return model
+
+
+def freeze_features(model: Classifier) -> Classifier:
+    """Fine-tune the classifier only: VGG's convolutional features are frozen (its FC layers train);
+    a model without a ``features`` block trains its head alone."""
+    frozen = model.net.features if hasattr(model.net, "features") else model.net
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    for p in model.net.get_submodule(model.head).parameters():
+        p.requires_grad_(True)
     return model
 
 

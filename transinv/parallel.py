@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
-from .runs import Run, RunConfig, resolve_device, run
+from .runs import Run, RunConfig, find_run, run
+from .train import resolve_device
 
-__all__ = ["run_many", "default_workers"]
+__all__ = ["run_all", "default_workers"]
 
 
 def default_workers(device: str | torch.device = "auto") -> int:
@@ -30,30 +32,43 @@ def _run_in_worker(job: tuple) -> tuple[int, str]:
     return index, str(run(config, results_root, **{**kwargs, "progress": False}).path)
 
 
-def run_many(configs: Sequence[RunConfig], results_root: str | Path = "results", *, workers: int = 1,
-             on_done: Callable[[Run], None] | None = None, **kwargs) -> list[Run]:
-    """Run every config (see :func:`transinv.run`), ``workers`` at a time; the runs, in order.
+def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", *, device: str = "auto",
+            need_model: bool = False, workers: int | None = None,
+            on_done: Callable[[Run], None] | None = None) -> list[Run]:
+    """Run every config (see :func:`transinv.run`; finished runs are reused), ``workers`` at a time
+    (default: :func:`default_workers`), printing one line per trained run; the runs, in order.
 
-    ``on_done(run)`` is called as each run finishes. Fine-tunings need their parent finished:
-    run pretrainings first, then their fine-tunings. On the CPU the cores are shared out
-    between the workers. Interrupting stops every worker; their runs resume from their last
-    checkpoint next time.
+    ``on_done(run)`` is also called as each run finishes. Fine-tunings need their parent finished:
+    run pretrainings first, then their fine-tunings. On the CPU the cores are shared out between
+    the workers. Interrupting stops every worker; their runs resume from their last checkpoint next time.
     """
+    workers = default_workers(device) if workers is None else workers
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, but got {workers!r}")
-    done: list[Run | None] = [None] * len(configs)
-    if workers == 1 or len(configs) <= 1:
-        for i, config in enumerate(configs):
-            done[i] = run(config, results_root, **kwargs)
-            if on_done:
-                on_done(done[i])
-        return done
-    processes = min(workers, len(configs))
-    threads = max(1, (os.cpu_count() or 1) // processes)
-    jobs = [(i, c, str(results_root), threads, kwargs) for i, c in enumerate(configs)]
-    with mp.get_context("spawn").Pool(processes) as pool:  # leaving it terminates the workers
-        for i, path in pool.imap_unordered(_run_in_worker, jobs):
-            done[i] = Run(Path(path))
-            if on_done:
-                on_done(done[i])
-    return done
+    start = time.perf_counter()
+    located = [find_run(c, results_root, device=device) for c in configs]  # handles; valid once trained
+    todo = [i for i, r in enumerate(located) if not r.ready(need_model)]
+    finished = 0
+
+    def report(r: Run) -> None:
+        nonlocal finished
+        finished += 1
+        print(f"[{finished}/{len(todo)}] {r.id}: {r.result['iterations']} iterations ({r.result['stop_reason']}), "
+              f"{r.result['train_seconds'] + r.result.get('eval_seconds', 0):.0f} s", flush=True)
+        if on_done:
+            on_done(r)
+
+    kwargs = {"device": device, "need_model": need_model}
+    if workers == 1 or len(todo) <= 1:
+        for i in todo:
+            report(run(configs[i], results_root, **kwargs, progress=False))
+    else:
+        processes = min(workers, len(todo))
+        threads = max(1, (os.cpu_count() or 1) // processes)
+        jobs = [(i, configs[i], str(results_root), threads, kwargs) for i in todo]
+        with mp.get_context("spawn").Pool(processes) as pool:  # leaving it terminates the workers
+            for i, path in pool.imap_unordered(_run_in_worker, jobs):
+                report(Run(Path(path)))
+    print(f"{len(configs)} runs: {len(configs) - len(todo)} reused, {len(todo)} trained "
+          f"in {(time.perf_counter() - start) / 60:.1f} min", flush=True)
+    return [Run(r.path) for r in located]

@@ -12,7 +12,7 @@ from torch import Tensor
 from .presets import Preset
 
 __all__ = ["image_grid", "canvas_geometry", "accuracy_heatmap", "heatmap_grid", "bars", "transfer_matrix",
-           "cosine_by_displacement"]
+           "cosine_by_displacement", "cosine_panels"]
 
 
 def image_grid(images: Tensor, titles: list[str] | None = None, columns: int = 6, size: float = 1.6) -> Figure:
@@ -133,4 +133,19 @@ def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None)
         ax.fill_between(stats["dx"], stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2)
     ax.set(xlabel="displacement from the trained location (px)", ylabel="cosine similarity", ylim=(None, 1.02))
     ax.legend(fontsize=8)
+    return fig
+
+
+def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int = 3) -> Figure:
+    """:func:`cosine_by_displacement` in one panel per value of ``panel`` (default: per pretraining),
+    ``columns`` panels a row, sharing the y-axis."""
+    names = list(dict.fromkeys(cosines[panel]))
+    rows, columns = -(-len(names) // columns), min(columns, len(names))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3 * rows), sharey=True, squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        cosine_by_displacement(cosines[cosines[panel] == name], ax=ax)
+        ax.set_title(f"pretrained on {name}" if panel == "pretrain" else f"{panel} {name}")
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    fig.tight_layout()
     return fig

@@ -16,11 +16,6 @@ PAPER_GRID_INTERIOR = tuple(range(32, 193, 10))  # the authors' test grid betwee
 N_AREAS = 3                                 # experiment 3: areas per axis of the segregated canvas
 
 
-PAPER_MAX_ITERS = 5000    # the authors' stopping rule: hard cap on iterations,
-PAPER_ACC_WINDOW = 100    # running training accuracy = mean over this many last batches,
-PAPER_PATIENCE = 800      # which must stay above threshold this many iterations (or the loss not improve)
-
-
 @dataclass(frozen=True)
 class Preset:
     name: str
@@ -33,20 +28,13 @@ class Preset:
     batch_size: int = 32                 # the authors' batch size
     lr: float = 1e-4                     # Adam; the authors' code default (the paper's text says 1e-3)
     warmup_iters: int = 0                # linear learning-rate warm-up
-    iter_scale: float = 1.0              # scales max_iters and the stopping rule's windows
+    iter_scale: float = 1.0              # scales the stopping rule's cap and windows (transinv.stopping)
     eval_items: int = 100                # test items shown at each grid centre, spread evenly over the classes
 
-    @property
-    def max_iters(self) -> int:
-        return _round(PAPER_MAX_ITERS * self.iter_scale)
-
-    @property
-    def acc_window(self) -> int:
-        return max(1, _round(PAPER_ACC_WINDOW * self.iter_scale))
-
-    @property
-    def patience(self) -> int:
-        return max(1, _round(PAPER_PATIENCE * self.iter_scale))
+    @classmethod
+    def from_settings(cls, settings: dict) -> Preset:
+        """The preset recorded in a run's ``config.json`` (``preset_settings``)."""
+        return cls(**{**settings, "grid": tuple(settings["grid"])})
 
     def eval_items_per_class(self, n_classes: int) -> int:
         """Test items per class at each grid centre: ``eval_items`` spread over the classes, at least one."""

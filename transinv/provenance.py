@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .runs import Run
+from .runs import finished_runs
 
 __all__ = ["provenance", "main"]
 
@@ -36,7 +36,7 @@ def _notebook_seconds(path: Path) -> float:
 
 
 def provenance(results_dir: Path, executed: list[Path]) -> dict:
-    runs = [Run(p) for p in sorted(results_dir.iterdir()) if (p / "done.json").is_file()]
+    runs = finished_runs(results_dir)
     notebooks = {p.stem: _notebook_seconds(p) for p in executed}
     parameters = json.loads(executed[-1].read_text())["metadata"]["papermill"]["parameters"] if executed else {}
     return {

@@ -19,20 +19,22 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import torch
 
-from .datasets import DATASETS, load_dataset, select_classes
-from .evaluate import grid_accuracy
-from .models import MODELS, Classifier, create_model, replace_head
+from .datasets import DATASETS, ItemSet, load_dataset, n_classes, select_classes
+from .evaluate import eval_batch_size, grid_accuracy
+from .models import MODELS, Classifier, create_model, freeze_features, replace_head
 from .presets import Preset, get_preset, with_canvas
 from .stimuli import PLACEMENTS, ItemBank
-from .train import Speed, StoppingRule, make_optimizer, train
+from .stopping import StoppingRule
+from .train import Speed, make_optimizer, resolve_device, train
 
-__all__ = ["RunConfig", "Run", "run", "find_run", "resolve_device"]
+__all__ = ["RunConfig", "Run", "run", "find_run", "finished_runs", "load_checkpoint", "describe_run_id"]
 
 
 @dataclass(frozen=True)
@@ -45,19 +47,6 @@ class RunConfig:
     model: str | None = None                  # None: the preset's model (or the parent run's)
     freeze_features: bool = False             # fine-tune the classifier layers only
     seed: int = 0
-
-
-def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """'auto' (or None): the GPU when there is one, else the CPU."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu' or 'cuda'") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} was asked for, but torch sees no GPU here: use 'auto' or 'cpu'")
-    return device
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -78,7 +67,11 @@ def _write_json(path: Path, data: dict) -> None:
 
 @dataclass
 class Run:
+    """A run directory. Its configuration and preset are read from ``config.json`` when first asked for
+    (or kept from when the run was located, before the directory exists)."""
     path: Path
+    _config: dict | None = field(default=None, repr=False, compare=False)
+    _preset: Preset | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -86,7 +79,16 @@ class Run:
 
     @property
     def config(self) -> dict:
-        return json.loads((self.path / "config.json").read_text())
+        if self._config is None:
+            self._config = json.loads((self.path / "config.json").read_text())
+        return self._config
+
+    @property
+    def preset(self) -> Preset:
+        """The preset the run was trained with, on its own canvas."""
+        if self._preset is None:
+            self._preset = Preset.from_settings(self.config["preset_settings"])
+        return self._preset
 
     @property
     def finished(self) -> bool:
@@ -119,21 +121,38 @@ class Run:
                                     f"call run(config, results_root, need_model=True) to train it again")
         return load_checkpoint(self.path / "ckpt.pt", device=device).eval()
 
+    def analysis(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A table computed from the trained run, kept in its directory as ``<name>.csv`` (so that shared
+        results need no model): read if it is there, else ``compute()``d and written."""
+        kept = self.path / f"{name}.csv"
+        if kept.is_file():
+            return pd.read_csv(kept)
+        table = compute()
+        _atomic_write(kept, lambda tmp: table.to_csv(tmp, index=False))
+        return table
 
-def load_checkpoint(path: Path, *, num_classes: int | None = None, device: str | torch.device = "cpu") -> Classifier:
-    """A model from a checkpoint; ``num_classes``, when given, must match the checkpoint's."""
+
+def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> Classifier:
+    """The model saved in a run's checkpoint file."""
     checkpoint = torch.load(path, map_location=device, weights_only=False)
     config = checkpoint["config"]
-    if num_classes is not None and num_classes != config["num_classes"]:
-        raise ValueError(f"checkpoint {path} has {config['num_classes']} classes, but {num_classes} were expected")
     model = create_model(config["model"], num_classes=config["num_classes"], canvas_size=config["canvas_size"])
     model.load_state_dict(checkpoint["model"])
     model.frozen_batchnorm = checkpoint.get("frozen_batchnorm", False)
     return model.to(device)
 
 
-def _resolve(config: RunConfig, results_root: Path) -> dict:
-    """The full configuration that identifies a run: every setting that changes its numbers."""
+def finished_runs(results_root: str | Path) -> list[Run]:
+    """Every finished run under ``results_root``, by id."""
+    root = Path(results_root).expanduser()
+    return [Run(p) for p in sorted(root.iterdir()) if (p / "done.json").is_file()] if root.is_dir() else []
+
+
+# Finding a run: its full configuration, and the id that hashes it.
+
+def _resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
+    """The full configuration that identifies a run (every setting that changes its numbers), and its preset
+    on the run's own canvas. Needs no dataset on disk: class counts come from :func:`n_classes`."""
     if config.dataset not in DATASETS:
         raise ValueError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
     if config.placement not in PLACEMENTS:
@@ -155,34 +174,40 @@ def _resolve(config: RunConfig, results_root: Path) -> dict:
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     preset = with_canvas(preset, canvas_size)
-    n_classes = len(config.classes) if config.classes else load_dataset(config.dataset).n_classes
-    return {**dataclasses.asdict(config), "classes": list(config.classes) if config.classes else None,
-            "model": model, "num_classes": n_classes, "canvas_size": canvas_size,
-            "preset_settings": dataclasses.asdict(preset), "parent": parent}
+    resolved = {**dataclasses.asdict(config), "classes": list(config.classes) if config.classes else None,
+                "model": model, "num_classes": len(config.classes) if config.classes else n_classes(config.dataset),
+                "canvas_size": canvas_size, "preset_settings": dataclasses.asdict(preset), "parent": parent}
+    return resolved, preset
 
 
-def eval_batch_size(preset: Preset, device: torch.device) -> int:
-    """Canvases per evaluation batch: 4096 of 64 px on a GPU, fewer for larger canvases (the same
-    activation memory: VGG16's first layers at 224 px and 4096 canvases would need over 50 GB)."""
-    return max(64, int((4096 if device.type == "cuda" else 512) * (64 / preset.canvas_size) ** 2))
-
-
-def run_id(resolved: dict) -> str:
+def _run_id(resolved: dict) -> str:
     digest = hashlib.sha1(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:10]
     init = resolved["init"] if resolved["init"] in ("vanilla", "imagenet") else "finetuned"
     return f"{resolved['dataset']}-{resolved['placement']}-{init}-{resolved['model']}-s{resolved['seed']}-{digest}"
 
 
-def _locate(config: RunConfig, results_root: Path, speed: Speed) -> tuple[Run, dict]:
-    resolved = {**_resolve(config, results_root), "precision": "bf16" if speed.autocast else "float32"}
-    return Run(results_root / run_id(resolved)), resolved
+def describe_run_id(run_id: str) -> dict:
+    """What a run id says in words: dataset, placement, init ('vanilla', 'imagenet', 'finetuned'), model, seed."""
+    try:
+        dataset, placement, init, model, seed, _ = run_id.split("-")
+        return {"dataset": dataset, "placement": placement, "init": init, "model": model, "seed": int(seed[1:])}
+    except ValueError as error:
+        raise ValueError(f"{run_id!r} is not a run id (dataset-placement-init-model-s<seed>-<hash>)") from error
+
+
+def _locate(config: RunConfig, results_root: Path, speed: Speed) -> Run:
+    resolved, preset = _resolve(config, results_root)
+    resolved["precision"] = "bf16" if speed.autocast else "float32"
+    return Run(results_root / _run_id(resolved), _config=resolved, _preset=preset)
 
 
 def find_run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
              precision: str = "auto") -> Run:
     """The run directory that ``run(config, ...)`` would use, finished or not; nothing is trained."""
-    return _locate(config, Path(results_root).expanduser(), Speed.for_device(resolve_device(device), precision))[0]
+    return _locate(config, Path(results_root).expanduser(), Speed.for_device(resolve_device(device), precision))
 
+
+# Running one: train (or resume), then evaluate.
 
 def run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
         precision: str = "auto", progress: bool = True, checkpoint_seconds: float = 60.0, need_model: bool = False) -> Run:
@@ -195,71 +220,84 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     results_root = Path(results_root).expanduser()
     device = resolve_device(device)
     speed = Speed.for_device(device, precision)
-    this, resolved = _locate(config, results_root, speed)
+    this = _locate(config, results_root, speed)
     if this.ready(need_model):
         return this
     if this.finished:
         return _retrain_model(this, lambda: run(config, results_root, device=device, precision=precision,
                                                progress=progress, checkpoint_seconds=checkpoint_seconds))
+    items = load_dataset(config.dataset)  # before the run directory exists: missing data leave nothing behind
+    if config.classes:
+        items = select_classes(items, list(config.classes))
     try:
         this.path.mkdir(parents=True, exist_ok=True)
-        _write_json(this.path / "config.json", resolved)
+        _write_json(this.path / "config.json", this.config)
     except OSError as error:
         raise PermissionError(f"cannot write the run directory {this.path}: {error.strerror}. "
                               f"Choose a writable results_root") from error
-    preset = with_canvas(get_preset(config.preset), resolved["canvas_size"])
-    items = load_dataset(config.dataset)
-    if config.classes:
-        items = select_classes(items, list(config.classes))
-
-    torch.manual_seed(config.seed)  # model initialisation and dropout
-    if resolved["parent"] is not None:
-        model = replace_head(Run(results_root / config.init).load_model(), resolved["num_classes"])
-    else:
-        model = create_model(resolved["model"], num_classes=resolved["num_classes"], canvas_size=preset.canvas_size,
-                             pretrained=config.init == "imagenet")
-    model = model.to(device)
-    if config.freeze_features:
-        for p in model.net.features.parameters() if hasattr(model.net, "features") else model.net.parameters():
-            p.requires_grad_(False)
-        for p in model.net.get_submodule(model.head).parameters():
-            p.requires_grad_(True)
-    optimizer = make_optimizer(model, preset.lr)
-    rule, log = StoppingRule.for_preset(preset), []
-    generator = torch.Generator(device).manual_seed(config.seed)
+    model = _initial_model(this, results_root, device)
     ckpt_path = this.path / "ckpt.pt"
     state = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.is_file() else {}
     if state:  # an interrupted run: pick up where it stopped
         model.load_state_dict(state["model"])
+    if "reason" not in state:  # else trained already, and the evaluation was interrupted
+        state = _train(this, model, items, state, device, speed, progress, checkpoint_seconds)
+    _evaluate(this, model, items, state, device, speed)
+    return this
 
-    def save(**extra):
-        content = {"model": model.state_dict(), "config": resolved, "frozen_batchnorm": model.frozen_batchnorm, **extra}
-        _atomic_write(ckpt_path, lambda name: torch.save(content, name))
 
-    if "reason" in state:  # trained already; the evaluation was interrupted
-        reason, train_seconds = state["reason"], state["train_seconds"]
+def _initial_model(this: Run, results_root: Path, device: torch.device) -> Classifier:
+    """The model before training: new (random or ImageNet weights), or the parent's with a new head."""
+    config = this.config
+    torch.manual_seed(config["seed"])  # model initialisation and dropout
+    if config["parent"] is not None:
+        model = replace_head(Run(results_root / config["init"]).load_model(), config["num_classes"])
     else:
-        if state:
-            optimizer.load_state_dict(state["optimizer"])
-            rule, log = StoppingRule(**state["rule"]), state["log"]
-            generator.set_state(state["generator"])
-            torch.set_rng_state(state["torch_rng"])
-        start = time.perf_counter() - state.get("train_seconds", 0.0)
+        model = create_model(config["model"], num_classes=config["num_classes"],
+                             canvas_size=this.preset.canvas_size, pretrained=config["init"] == "imagenet")
+    model = model.to(device)
+    return freeze_features(model) if config["freeze_features"] else model
 
-        def save_training_state():
-            save(optimizer=optimizer.state_dict(), rule=dataclasses.asdict(rule), log=log,
-                 generator=generator.get_state(), torch_rng=torch.get_rng_state(),
-                 train_seconds=time.perf_counter() - start)
 
-        bank = ItemBank.build(items.train_images, items.train_labels, preset.item_size, device)
-        reason = train(model, bank, config.placement, preset, generator=generator, optimizer=optimizer, rule=rule,
-                       log=log, speed=speed, checkpoint=save_training_state, checkpoint_seconds=checkpoint_seconds,
-                       progress=progress, desc=this.id)
-        train_seconds = time.perf_counter() - start
-        _atomic_write(this.path / "log.csv.gz", lambda name: pd.DataFrame(
-            log, columns=["iteration", "loss", "accuracy"]).to_csv(name, index=False, compression="gzip"))
-        save(reason=reason, iterations=rule.iterations, train_seconds=train_seconds)  # the final checkpoint
+def _save_checkpoint(this: Run, model: Classifier, **extra) -> None:
+    content = {"model": model.state_dict(), "config": this.config, "frozen_batchnorm": model.frozen_batchnorm, **extra}
+    _atomic_write(this.path / "ckpt.pt", lambda name: torch.save(content, name))
 
+
+def _train(this: Run, model: Classifier, items: ItemSet, state: dict, device: torch.device, speed: Speed,
+           progress: bool, checkpoint_seconds: float) -> dict:
+    """Train from ``state`` (empty: from the start) until the stopping rule fires; write the log and the
+    final checkpoint, and return its state (why training stopped, and how long it took)."""
+    preset = this.preset
+    optimizer = make_optimizer(model, preset.lr)
+    rule, log = StoppingRule.for_preset(preset), []
+    generator = torch.Generator(device).manual_seed(this.config["seed"])
+    if state:
+        optimizer.load_state_dict(state["optimizer"])
+        rule, log = StoppingRule(**state["rule"]), state["log"]
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+    start = time.perf_counter() - state.get("train_seconds", 0.0)
+
+    def save_training_state():
+        _save_checkpoint(this, model, optimizer=optimizer.state_dict(), rule=dataclasses.asdict(rule), log=log,
+                         generator=generator.get_state(), torch_rng=torch.get_rng_state(),
+                         train_seconds=time.perf_counter() - start)
+
+    bank = ItemBank.build(items.train_images, items.train_labels, preset.item_size, device)
+    reason = train(model, bank, this.config["placement"], preset, generator=generator, optimizer=optimizer,
+                   rule=rule, log=log, speed=speed, checkpoint=save_training_state,
+                   checkpoint_seconds=checkpoint_seconds, progress=progress, desc=this.id)
+    final = {"reason": reason, "iterations": rule.iterations, "train_seconds": time.perf_counter() - start}
+    _atomic_write(this.path / "log.csv.gz", lambda name: pd.DataFrame(
+        log, columns=["iteration", "loss", "accuracy"]).to_csv(name, index=False, compression="gzip"))
+    _save_checkpoint(this, model, **final)
+    return final
+
+
+def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device: torch.device, speed: Speed) -> None:
+    """Evaluate on the test grid and write the grid table, then ``done.json``: the run is finished."""
+    preset = this.preset
     iterations = int(this.log["iteration"].max()) + 1
     start = time.perf_counter()
     grid = grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class(items.n_classes), device=device,
@@ -267,13 +305,12 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     eval_seconds = time.perf_counter() - start
     _atomic_write(this.path / "grid.csv.gz", lambda name: grid.to_csv(name, index=False, compression="gzip"))
     _write_json(this.path / "done.json", {
-        "stop_reason": reason, "iterations": iterations, "train_seconds": round(train_seconds, 1),
-        "train_images_per_second": round(iterations * preset.batch_size / train_seconds, 1),
+        "stop_reason": state["reason"], "iterations": iterations, "train_seconds": round(state["train_seconds"], 1),
+        "train_images_per_second": round(iterations * preset.batch_size / state["train_seconds"], 1),
         "eval_seconds": round(eval_seconds, 1),
         "eval_items_per_location": int(grid.groupby(["x", "y"])["n"].sum().iloc[0]),
         "device": str(device), "data_source": items.source, "torch": torch.__version__,
     })
-    return this
 
 
 def _retrain_model(this: Run, train_again) -> Run:

@@ -97,19 +97,9 @@ def area_centres(preset: Preset, labels: Tensor, generator: torch.Generator) -> 
     return start + (u * (stop - start)).long()
 
 
-def grid_centres(preset: Preset, shape: tuple[int, int] | None = None) -> Tensor:
-    """(n*n, 2) test-grid centres (x, y), y-major; the preset's 19x19 grid, or an evenly spaced n x n one."""
-    if shape is None:
-        axis = torch.tensor(preset.grid)
-    else:
-        rows, cols = shape
-        if rows != cols:
-            raise ValueError(f"the test grid must be square, but got shape {shape}")
-        low, high = preset.centre_range
-        if not 2 <= rows <= high - low:
-            raise ValueError(f"a grid side of {rows} does not fit preset {preset.name!r}: "
-                             f"choose between 2 and {high - low} points per axis")
-        axis = torch.linspace(low, high - 1, rows).round().long()
+def grid_centres(preset: Preset) -> Tensor:
+    """(361, 2) centres (x, y) of the preset's 19 x 19 test grid, y-major."""
+    axis = torch.tensor(preset.grid)
     y, x = torch.meshgrid(axis, axis, indexing="ij")
     return torch.stack([x.flatten(), y.flatten()], dim=1)
 

@@ -1,9 +1,9 @@
-"""The training loop: Adam, cross-entropy, batches drawn on the fly, the authors' stopping rule."""
+"""The training loop: Adam, cross-entropy, batches drawn on the fly, until the authors' stopping rule fires."""
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -12,60 +12,28 @@ from tqdm.auto import tqdm
 from .models import Classifier
 from .presets import Preset
 from .stimuli import ItemBank, draw_batch
+from .stopping import StoppingRule
 
-__all__ = ["StoppingRule", "Speed", "make_optimizer", "train_step", "train"]
-
-
-@dataclass
-class StoppingRule:
-    """The authors' rule: stop when the running accuracy has stayed above ``threshold`` for
-    ``patience`` iterations, or the running loss has not improved by ``min_improvement``
-    (relative, 0.01%) for ``patience`` iterations, or after ``max_iters`` iterations."""
-    window: int                      # batches in the running mean
-    patience: int
-    max_iters: int
-    threshold: float = 0.75
-    min_improvement: float = 1e-4
-    losses: list = field(default_factory=list)
-    accuracies: list = field(default_factory=list)
-    above_for: int = 0               # consecutive iterations with running accuracy > threshold
-    best_loss: float = math.inf
-    stale_for: int = 0               # iterations since the running loss last improved
-    iterations: int = 0
-
-    def update(self, loss: float, accuracy: float) -> str | None:
-        """Record one batch; return why to stop ('accuracy', 'loss_plateau', 'max_iters') or None."""
-        self.iterations += 1
-        self.losses = (self.losses + [loss])[-self.window:]
-        self.accuracies = (self.accuracies + [accuracy])[-self.window:]
-        running_loss, running_acc = self.running
-        self.above_for = self.above_for + 1 if running_acc > self.threshold else 0
-        if running_loss < self.best_loss * (1 - self.min_improvement):
-            self.best_loss, self.stale_for = running_loss, 0
-        else:
-            self.stale_for += 1
-        if self.above_for >= self.patience:
-            return "accuracy"
-        if self.stale_for >= self.patience:
-            return "loss_plateau"
-        if self.iterations >= self.max_iters:
-            return "max_iters"
-        return None
-
-    @property
-    def running(self) -> tuple[float, float]:
-        """(loss, accuracy): means over the last ``window`` batches."""
-        return sum(self.losses) / len(self.losses), sum(self.accuracies) / len(self.accuracies)
-
-    @classmethod
-    def for_preset(cls, preset: Preset) -> StoppingRule:
-        return cls(window=preset.acc_window, patience=preset.patience, max_iters=preset.max_iters)
+__all__ = ["resolve_device", "Speed", "make_optimizer", "train_step", "train"]
 
 
 def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Adam:
     params = [p for p in model.parameters() if p.requires_grad]
     fused = all(p.device.type in ("cpu", "cuda") for p in params)  # fused Adam: ~7x faster steps on the CPU
     return torch.optim.Adam(params, lr=lr, fused=fused)
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """'auto' (or None): the GPU when there is one, else the CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu' or 'cuda'") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} was asked for, but torch sees no GPU here: use 'auto' or 'cpu'")
+    return device
 
 
 @dataclass(frozen=True)
@@ -111,11 +79,7 @@ def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, 
     ``sync_every`` steps, so a run may train up to ``sync_every - 1`` steps past the
     iteration at which the rule fired (never past ``max_iters``).
     """
-    model.train()
-    if model.frozen_batchnorm:  # keep the pretrained statistics: train and test normalise alike
-        for module in model.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                module.eval()
+    model.train()  # batch norm stays in eval mode where the model keeps its pretrained statistics
     if speed.channels_last:
         model.to(memory_format=torch.channels_last)
     bar = tqdm(total=rule.max_iters, initial=rule.iterations, desc=desc, disable=not progress, leave=False)

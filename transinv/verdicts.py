@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["INVARIANT", "NEAR_CHANCE", "FORGETTING", "claims_table"]
+from .analysis import mean_cosine_away
+
+__all__ = ["INVARIANT", "NEAR_CHANCE", "FORGETTING", "PAPER_CLAIMS", "claims_table"]
 
 INVARIANT = 50      # normalized accuracy away from the trained location: invariant from here on
 NEAR_CHANCE = 20    # ... and not invariant below this
 FORGETTING = 0.1    # fine-tuning lowered the mean cosine similarity away from the trained location this much
 
-PAPER = {
+PAPER_CLAIMS = {  # what the paper reports, by claim (numbered as in the introduction)
     1: "A vanilla VGG16 trained at one location is at chance elsewhere on the canvas (figure 1C).",
     2: "VGG16 pretrained on ImageNet, fine-tuned at one location, recognises the new items almost everywhere, "
        "for every dataset (figure 1B-C).",
@@ -58,8 +60,7 @@ def _claim3(exp2: pd.DataFrame) -> tuple[str, str]:
 
 
 def _claim4(cosines: pd.DataFrame) -> tuple[str, str]:
-    away = cosines[cosines["dx"] > 0]
-    by_pair = away.groupby(["pretrain", "finetune", "condition"])["cosine"].mean().unstack("condition")
+    by_pair = mean_cosine_away(cosines).set_index(["pretrain", "finetune", "condition"])["cosine"].unstack("condition")
     per_pretrain = by_pair.groupby("pretrain")[["vanilla", "pretrained"]].mean()
     acquired = per_pretrain["pretrained"] > per_pretrain["vanilla"]
     drops = by_pair["pretrained"] - by_pair["fine-tuned"] >= FORGETTING
@@ -70,22 +71,23 @@ def _claim4(cosines: pd.DataFrame) -> tuple[str, str]:
 
 
 def _claim5(exp3: pd.DataFrame, exp3_pretraining: pd.DataFrame) -> tuple[str, str]:
-    mnist = exp3.groupby("pretrain", sort=False)["away_normalized"].mean()
-    segregated, translated = mnist["emnist18 (areas)"], mnist["emnist18"]
+    mnist = exp3.groupby("pretrain_placement", sort=False, dropna=False)["away_normalized"].mean()
+    segregated, translated = mnist["areas"], mnist["translated"]
+    vanilla = exp3[exp3["pretrain"] == "vanilla"]["away_normalized"].mean()
     own = exp3_pretraining.groupby("placement", sort=False)["normalized"].mean()
     a = segregated < NEAR_CHANCE or segregated < translated / 2
     b = own["areas"] < own["translated"] - NEAR_CHANCE
     return (f"MNIST away, normalized: after segregated pretraining {segregated:.0f}, after translated "
-            f"{translated:.0f}, vanilla {mnist.get('vanilla', float('nan')):.0f}; EMNIST18 over the canvas, "
+            f"{translated:.0f}, vanilla {vanilla:.0f}; EMNIST18 over the canvas, "
             f"normalized: segregated {own['areas']:.0f}, translated {own['translated']:.0f}"), \
         _verdict(a and b, a or b)
 
 
 def claims_table(exp1: pd.DataFrame, exp2: pd.DataFrame, cosines: pd.DataFrame, exp3: pd.DataFrame,
                  exp3_pretraining: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim of the introduction. Inputs are :func:`transinv.experiments.summarize` tables
-    (``exp3_pretraining``: experiment 3's pretrained runs) and :func:`cosine_conditions`'s table."""
+    """One row per claim of the introduction. Inputs are :func:`transinv.tables.summarize` tables
+    (``exp3_pretraining``: experiment 3's pretrained runs) and :func:`transinv.analysis.cosine_conditions`'s table."""
     vanilla = pd.concat([exp1[exp1["pretrain"] == "vanilla"], exp2[exp2["pretrain"] == "vanilla"]])
     measured = [_claim1(vanilla), _claim2(exp1), _claim3(exp2), _claim4(cosines), _claim5(exp3, exp3_pretraining)]
-    return pd.DataFrame([{"claim": k, "the paper reports": PAPER[k], "we measured": text, "verdict": verdict}
+    return pd.DataFrame([{"claim": k, "the paper reports": PAPER_CLAIMS[k], "we measured": text, "verdict": verdict}
                          for k, (text, verdict) in enumerate(measured, 1)]).set_index("claim")

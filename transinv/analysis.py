@@ -1,0 +1,76 @@
+"""The cosine-similarity analysis (the paper's figure 3): how much the penultimate layer's representation
+of an item changes when the item moves, for vanilla, pretrained and fine-tuned networks."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+import torch
+
+from .datasets import ItemSet, load_dataset
+from .evaluate import test_items
+from .models import Classifier, create_model
+from .presets import Preset, get_preset
+from .runs import Run
+from .stimuli import place, resize_items
+
+__all__ = ["cosine_similarity", "vanilla_cosines", "run_cosines", "cosine_conditions", "mean_cosine_away"]
+
+
+@torch.no_grad()
+def cosine_similarity(model: Classifier, items: ItemSet, preset: Preset, *, seed: int = 0,
+                      device: str | torch.device = "cpu") -> pd.DataFrame:
+    """Cosine similarity of penultimate activations: each class's exemplar at the trained location
+    versus the same exemplar at every grid x along the trained row. One row per (class, x)."""
+    model.eval()
+    images, labels = test_items(items, 1, seed)
+    images = resize_items(images, preset.item_size).to(device)
+    x0, y0 = preset.trained_centre
+    xs = torch.tensor(preset.grid, device=device)
+    centres = torch.stack([xs, torch.full_like(xs, y0)], dim=1)                              # (G, 2)
+    reference = model.penultimate_activations(
+        place(images, torch.tensor([[x0, y0]], device=device).expand(len(images), 2), preset.canvas_size))
+    rows = []
+    for k, image in enumerate(images):
+        moved = model.penultimate_activations(place(image.expand(len(xs), -1, -1), centres, preset.canvas_size))
+        cosine = torch.nn.functional.cosine_similarity(moved, reference[k:k + 1].expand_as(moved), dim=1)  # (G,)
+        rows += [{"label": int(labels[k]), "class": items.classes[labels[k]], "x": int(x), "dx": int(x) - x0,
+                  "cosine": float(c)} for x, c in zip(xs, cosine)]
+    return pd.DataFrame(rows)
+
+
+def vanilla_cosines(dataset: str, preset: str | Preset, *, seed: int = 0) -> pd.DataFrame:
+    """:func:`cosine_similarity` of a vanilla network (the preset's model, random weights from ``seed``)."""
+    items, preset = load_dataset(dataset), get_preset(preset)
+    torch.manual_seed(seed)
+    model = create_model(preset.model, num_classes=items.n_classes, canvas_size=preset.canvas_size)
+    return cosine_similarity(model, items, preset)
+
+
+def run_cosines(r: Run, dataset: str) -> pd.DataFrame:
+    """:func:`cosine_similarity` of a trained run on ``dataset``'s items, kept in the run's directory."""
+    return r.analysis(f"cosine-{dataset}", lambda: cosine_similarity(r.load_model(), load_dataset(dataset), r.preset))
+
+
+def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], preset: str | Preset) -> pd.DataFrame:
+    """Cosine similarity versus displacement on each fine-tuning dataset's items, for the vanilla network,
+    the pretrained one and the fine-tuned one: one row per (pretrain, finetune, condition, class, x)."""
+    by_id = {p.id: p for p in pretrained}
+    vanilla: dict[tuple[str, int], pd.DataFrame] = {}  # one vanilla network per dataset and seed, whatever the parent
+    parts = []
+    for f in finetuned:
+        parent, dataset, seed = by_id[f.config["init"]], f.config["dataset"], f.config["seed"]
+        if (dataset, seed) not in vanilla:
+            vanilla[dataset, seed] = vanilla_cosines(dataset, preset, seed=seed)
+        for condition, table in (("vanilla", vanilla[dataset, seed]), ("pretrained", run_cosines(parent, dataset)),
+                                 ("fine-tuned", run_cosines(f, dataset))):
+            parts.append(table.assign(pretrain=parent.config["dataset"], finetune=dataset, condition=condition,
+                                      seed=seed))
+    return pd.concat(parts, ignore_index=True)
+
+
+def mean_cosine_away(cosines: pd.DataFrame) -> pd.DataFrame:
+    """Mean cosine similarity away from the trained location (displacement > 0), one row per
+    (pretrain, finetune, condition), from :func:`cosine_conditions`'s table."""
+    away = cosines[cosines["dx"] > 0]
+    return away.groupby(["pretrain", "finetune", "condition"], sort=False)["cosine"].mean().reset_index()

@@ -1,0 +1,67 @@
+"""Finished runs as tidy tables: one row per run, compute time by kind of run, grids pooled over repetitions."""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from .evaluate import accuracy_at_and_away, normalized_accuracy
+from .runs import Run
+
+__all__ = ["summarize", "compute_by_kind", "pooled_grids"]
+
+
+def _pretraining(config: dict) -> tuple[str, str | None]:
+    """(pretraining in words, the pretraining's placement or None): ('imagenet', None), ('vanilla', None),
+    ('mnist', 'translated'), ('emnist18 (areas)', 'areas'), ..."""
+    parent = config["parent"]
+    if parent is None:
+        return ("imagenet" if config["init"] == "imagenet" else "vanilla"), None
+    where = "" if parent["placement"] == "translated" else f" ({parent['placement']})"
+    return parent["dataset"] + where, parent["placement"]
+
+
+def summarize(runs: Iterable[Run]) -> pd.DataFrame:
+    """One row per run: what it was trained on and from where, and its accuracies over the test grid.
+
+    ``accuracy`` is over every grid centre (the whole canvas), ``at_trained``/``away`` at the
+    trained location and everywhere else; ``normalized`` and ``away_normalized`` rescale ``accuracy``
+    and ``away`` so that chance is 0 and perfect is 100. ``pretrain`` says in words what the run was
+    pretrained on; ``pretrain_placement`` is that pretraining's placement (None from scratch or ImageNet).
+    """
+    rows = []
+    for r in runs:
+        config, result, grid = r.config, r.result, r.grid
+        at, away = accuracy_at_and_away(grid, r.preset.trained_centre)
+        accuracy = float(grid["correct"].sum() / grid["n"].sum())
+        pretrain, pretrain_placement = _pretraining(config)
+        rows.append({"run": r.id, "dataset": config["dataset"], "placement": config["placement"], "pretrain": pretrain,
+                     "pretrain_placement": pretrain_placement,
+                     "model": config["model"], "seed": config["seed"], "n_classes": config["num_classes"],
+                     "accuracy": accuracy, "at_trained": at, "away": away,
+                     "normalized": normalized_accuracy(accuracy, config["num_classes"]),
+                     "away_normalized": normalized_accuracy(away, config["num_classes"]),
+                     "iterations": result["iterations"], "stop_reason": result["stop_reason"],
+                     "seconds": result["train_seconds"] + result.get("eval_seconds", 0.0)})
+    return pd.DataFrame(rows)
+
+
+def compute_by_kind(table: pd.DataFrame) -> pd.DataFrame:
+    """Training + evaluation time of the runs in ``table`` (from :func:`summarize`) by model, start and
+    placement: runs, mean iterations, runs stopped at the iteration cap, minutes and share, largest first."""
+    start = table["pretrain"].where(table["pretrain"].isin(["imagenet", "vanilla"]), "fine-tuned")
+    kind = table["model"] + ", " + start + ", " + table["placement"]
+    grouped = table.assign(kind=kind, at_cap=table["stop_reason"] == "max_iters").groupby("kind")
+    out = grouped.agg(runs=("run", "size"), mean_iterations=("iterations", "mean"), at_cap=("at_cap", "sum"),
+                      minutes=("seconds", "sum"))
+    out["minutes"] /= 60
+    out["share"] = out["minutes"] / out["minutes"].sum()
+    return out.sort_values("minutes", ascending=False).round({"mean_iterations": 0, "minutes": 1, "share": 3})
+
+
+def pooled_grids(runs: Sequence[Run], table: pd.DataFrame, keys: tuple[str, str]) -> dict:
+    """Grid tables keyed by two columns of ``table`` (one row per run), repetitions pooled."""
+    grids: dict[tuple, list] = {}
+    for r, key in zip(runs, table[list(keys)].itertuples(index=False)):
+        grids.setdefault(tuple(key), []).append(r.grid)
+    return {key: pd.concat(parts) for key, parts in grids.items()}
