@@ -12,6 +12,8 @@ PRESET ?= small
 REPETITIONS ?= 1
 # Runs are kept in $(RESULTS)/$(PRESET); finished runs are reused, so a second build takes minutes.
 RESULTS ?= results
+# TRAIN=False trains nothing: the pages show the runs already finished and list the others (CI builds so).
+TRAIN ?= True
 # Data root: TRANSINV_DATA if set; else the offline copies next to the project (../shared/data)
 # when they exist; else the library's default, ~/.cache/transinv/data (torchvision downloads there).
 TRANSINV_DATA ?= $(abspath $(wildcard ../shared/data))
@@ -36,13 +38,13 @@ book: $(EXECUTED) book/executed/reproduce.ipynb install
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
 COMMON = -p preset $(PRESET) -p results_root $(abspath $(RESULTS))
-book/executed/%.ipynb: PARAMETERS = $(COMMON) -p repetitions $(REPETITIONS)
+book/executed/%.ipynb: PARAMETERS = $(COMMON) -p repetitions $(REPETITIONS) -p train $(TRAIN)
 book/executed/stimuli.ipynb: PARAMETERS = -p preset $(PRESET)
-book/executed/explore.ipynb: PARAMETERS = $(COMMON)
+book/executed/explore.ipynb: PARAMETERS = $(COMMON) -p train $(TRAIN)
 book/executed/reproduce.ipynb: PARAMETERS = $(COMMON)
 book/executed/cossim.ipynb book/executed/explore.ipynb: book/executed/exp2.ipynb
 book/executed/summary.ipynb: book/executed/exp1.ipynb book/executed/cossim.ipynb book/executed/exp3.ipynb
-book/executed/reproduce.ipynb: $(PROVENANCE)
+book/executed/reproduce.ipynb: $(if $(filter True,$(TRAIN)),$(PROVENANCE))  # only a build that trains writes it
 
 book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install
 	@mkdir -p $(@D)

@@ -32,21 +32,27 @@ finetune = "all"              # fine-tuning (1-location) datasets, the same choi
 repetitions = 1               # runs per condition, with seeds seed, seed + 1, ...
 seed = 0
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
+train = True                  # False: train nothing, show the runs already finished (the others are listed)
 results_root = "../results"   # experiment 2's runs are kept in <results_root>/<preset>; finished runs are reused
 
 # %%
-from transinv import analysis, plots
+from IPython.display import Markdown
+
+from transinv import analysis, plots, verdicts
 from transinv import experiments as ex
 
 runs = ex.exp2(ex.choose_datasets(pretrain), ex.choose_datasets(finetune), preset, repetitions, seed,
-               ex.results_dir(results_root, preset), device=device)
-cosines = analysis.cosine_conditions(runs.pretrained, runs.finetuned, preset)
+               ex.results_dir(results_root, preset), device=device, train=train)
+cosines, note = verdicts.learned_cosines(analysis.cosine_conditions(runs.pretrained, runs.finetuned, preset))
 
 # %% [markdown]
 # ## Similarity versus displacement
 #
 # One panel per pretraining dataset; each curve is the mean ± std over classes and
-# fine-tuning datasets.
+# fine-tuning datasets. Only networks that learned their own task are drawn:
+
+# %%
+Markdown(note)
 
 # %%
 plots.cosine_panels(cosines);

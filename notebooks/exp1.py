@@ -34,16 +34,20 @@ repetitions = 1               # runs per condition, with seeds seed, seed + 1, .
 seed = 0
 results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
+train = True                  # False: train nothing, show the runs already finished (the others are listed)
 
 # %%
+from IPython.display import Markdown
+
 from transinv import experiments as ex
 from transinv import plots, tables
+from transinv.verdicts import learning_note
 
 datasets = ex.choose_datasets(dataset)
-runs = ex.exp1(datasets, preset, repetitions, seed, ex.results_dir(results_root, preset), device=device)
+runs = ex.exp1(datasets, preset, repetitions, seed, ex.results_dir(results_root, preset), device=device, train=train)
 table = tables.summarize(runs)
 table["condition"] = table["pretrain"].map({"imagenet": "ImageNet-pretrained", "vanilla": "vanilla"})
-geometry = runs[0].preset
+geometry = ex.geometry(preset, imagenet=True)
 
 # %% [markdown]
 # ## Accuracy over the whole canvas
@@ -54,6 +58,12 @@ geometry = runs[0].preset
 # %%
 chance = 1 / table.groupby("dataset")["n_classes"].first()
 plots.bars(table, x="dataset", hue="condition", value="accuracy", chance=chance);
+
+# %% [markdown]
+# A network that did not learn where it was trained says nothing about invariance:
+
+# %%
+Markdown(learning_note(table))
 
 # %% [markdown]
 # The same numbers, split into accuracy at the trained location and everywhere else:
@@ -77,4 +87,4 @@ plots.heatmap_grid(grids, geometry.canvas_size, geometry.trained_centre);
 # Every run, with why its training stopped and how long it took (training and evaluation).
 
 # %%
-table[["run", "iterations", "stop_reason", "accuracy", "seconds"]].round(2)
+table[["run", "iterations", "stop_reason", "own_accuracy", "accuracy", "seconds"]].round(2)

@@ -32,14 +32,18 @@ repetitions = 1               # runs per condition, with seeds seed, seed + 1, .
 seed = 0
 results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
+train = True                  # False: train nothing, show the runs already finished (the others are listed)
 
 # %%
+from IPython.display import Markdown
+
 from transinv import experiments as ex
 from transinv import plots, tables
+from transinv.verdicts import learning_note, mark_unlearned_pretraining
 
 root = ex.results_dir(results_root, preset)
 pretrained, finetuned, vanilla = ex.exp2(ex.choose_datasets(pretrain), ex.choose_datasets(finetune), preset,
-                                         repetitions, seed, root, device=device)
+                                         repetitions, seed, root, device=device, train=train)
 
 # %% [markdown]
 # ## Pretraining
@@ -51,16 +55,23 @@ pretrained, finetuned, vanilla = ex.exp2(ex.choose_datasets(pretrain), ex.choose
 pretraining = tables.summarize(pretrained)
 pretraining.groupby("dataset", sort=False)[["accuracy", "iterations"]].mean().round(2)
 
+# %%
+Markdown(learning_note(pretraining))
+
 # %% [markdown]
 # ## Transfer to new items at one location
 #
 # Accuracy over the whole canvas after fine-tuning, normalized so that chance is 0 and
 # perfect is 100 (the paper's figure 2B); the `vanilla` row is the network trained
-# from scratch at one location. Rows: pretraining; columns: fine-tuning.
+# from scratch at one location. Rows: pretraining (marked where it did not learn its own
+# task); columns: fine-tuning.
 
 # %%
-table = tables.summarize(finetuned + vanilla)
+table = mark_unlearned_pretraining(tables.summarize(finetuned + vanilla))
 plots.transfer_matrix(table, columns="dataset");
+
+# %%
+Markdown(learning_note(table))
 
 # %% [markdown]
 # The same numbers per fine-tuning dataset and pretraining, mean ± std across
@@ -82,4 +93,5 @@ table.pivot_table(index="pretrain", columns="dataset", values="at_trained", sort
 # ## The runs
 
 # %%
-tables.summarize(pretrained + finetuned + vanilla)[["run", "iterations", "stop_reason", "accuracy", "seconds"]].round(2)
+tables.summarize(pretrained + finetuned + vanilla)[
+    ["run", "iterations", "stop_reason", "own_accuracy", "accuracy", "seconds"]].round(2)

@@ -32,13 +32,18 @@ repetitions = 1               # runs per condition, with seeds seed, seed + 1, .
 seed = 0
 results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
+train = True                  # False: train nothing, show the runs already finished (the others are listed)
 
 # %%
+from IPython.display import Markdown
+
 from transinv import experiments as ex
 from transinv import plots, tables
+from transinv.verdicts import learning_note
 
-pretrained, finetuned, vanilla = ex.exp3(preset, repetitions, seed, ex.results_dir(results_root, preset), device=device)
-geometry = pretrained[0].preset
+pretrained, finetuned, vanilla = ex.exp3(preset, repetitions, seed, ex.results_dir(results_root, preset), device=device,
+                                         train=train)
+geometry = ex.geometry(preset)
 
 # %% [markdown]
 # ## MNIST at one location, tested everywhere (figure 5A)
@@ -48,6 +53,9 @@ table = tables.summarize(finetuned + vanilla)
 table["condition"] = "fine-tuned"
 plots.heatmap_grid(tables.pooled_grids(finetuned + vanilla, table, ("condition", "pretrain")),
                    geometry.canvas_size, geometry.trained_centre);
+
+# %%
+Markdown(learning_note(table))
 
 # %%
 table.groupby("pretrain", sort=False)[["accuracy", "at_trained", "away", "normalized"]].agg(["mean", "std"]).round(2)
@@ -64,7 +72,10 @@ pretraining["condition"] = "no fine-tuning"
 plots.heatmap_grid(tables.pooled_grids(pretrained, pretraining, ("condition", "placement")), geometry.canvas_size);
 
 # %%
-pretraining.groupby("placement", sort=False)[["accuracy", "iterations"]].agg(["mean", "std"]).round(2)
+Markdown(learning_note(pretraining))
+
+# %%
+pretraining.groupby("placement", sort=False)[["own_accuracy", "accuracy", "iterations"]].agg(["mean", "std"]).round(2)
 
 # %% [markdown]
 # ## The runs

@@ -33,14 +33,17 @@ finetune = "mnist"            # the dataset trained at one location, whose items
 seed = 0
 results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
+train = True                  # False: train nothing, show the runs already finished (the others are listed)
 
 # %%
+from IPython.display import Markdown, display
+
 import transinv as ti
 from transinv import experiments as ex
 from transinv.explorer import heatmap_browser, prediction_explorer
 
 root = ex.results_dir(results_root, preset)
-_, [finetuned], [vanilla] = ex.exp2([pretrain], [finetune], preset, 1, seed, root, device=device, need_model=True)
+runs = ex.exp2([pretrain], [finetune], preset, 1, seed, root, device=device, need_model=True, train=train)
 
 # %% [markdown]
 # ## Move an item
@@ -48,11 +51,16 @@ _, [finetuned], [vanilla] = ex.exp2([pretrain], [finetune], preset, 1, seed, roo
 # The red cross marks the trained location; the green bar is the item's true class.
 
 # %%
-models = {f"pretrained on {pretrain}, fine-tuned": finetuned.load_model(), "vanilla": vanilla.load_model()}
-prediction_explorer(models, ti.load_dataset(finetune), finetuned.preset)
+models = {**{f"pretrained on {pretrain}, fine-tuned": r.load_model() for r in runs.finetuned},
+          **{"vanilla": r.load_model() for r in runs.vanilla}}
+if models:
+    display(prediction_explorer(models, ti.load_dataset(finetune), ex.geometry(preset)))
+else:
+    display(Markdown("The trained networks are not here (`train=False`, and no checkpoints were found)."))
 
 # %% [markdown]
 # ## Browse every run's accuracy over the canvas
 
 # %%
-heatmap_browser(ti.finished_runs(root))
+finished = ti.finished_runs(root)
+heatmap_browser(finished) if finished else Markdown("No finished runs yet.")

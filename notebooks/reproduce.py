@@ -54,6 +54,7 @@ gpu_record = "../benchmarks/results/h200-2026-11-26"  # GPU measurements (benchm
 
 # %%
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -63,17 +64,20 @@ from transinv import experiments as ex
 from transinv import tables
 from transinv.runs import describe_run_id, finished_runs
 
-record = json.loads((ex.results_dir(results_root, preset) / "provenance.json").read_text())
-machine = record["machine"]
+record_file = ex.results_dir(results_root, preset) / "provenance.json"
+record = json.loads(record_file.read_text()) if record_file.is_file() else None  # written by a complete execution
+machine = record["machine"] if record else {"cpu_cores": os.cpu_count()}
 Markdown(f"""Preset `{record['preset']}`, parameters {record['parameters']}, commit `{record['commit'][:10]}`
 {'(with uncommitted changes)' if record['uncommitted_changes'] else ''}, on {record['date_utc']} UTC:
 {machine['cpu_cores']} CPU cores ({machine['platform']}), GPU: {machine['gpu'] or 'none'}, torch {machine['torch']}.
 
 **Executing every notebook took {record['wall_seconds'] / 60:.0f} minutes**; the {record['runs']} runs
-account for {record['run_compute_seconds'] / 60:.0f} minutes of training and evaluation.""")
+account for {record['run_compute_seconds'] / 60:.0f} minutes of training and evaluation.""" if record else
+         f"No complete execution of the notebooks is recorded for preset `{preset}` yet: its runs are still being "
+         f"made, and the pages show those already finished.")
 
 # %%
-pd.Series(record["notebook_wall_seconds"], name="seconds").div(60).round(1).rename("minutes").to_frame()
+pd.Series(record["notebook_wall_seconds"] if record else {}, name="seconds").div(60).round(1).rename("minutes").to_frame()
 
 # %% [markdown]
 # Building the HTML from the executed notebooks adds about a minute.
@@ -89,8 +93,9 @@ time_by_kind
 
 # %%
 total = time_by_kind["minutes"].sum()
-largest = time_by_kind["minutes"].idxmax()
-Markdown(f"""At {record['parameters'].get('repetitions', 1)} repetition(s) the {len(runs_table)} runs need
+largest = time_by_kind["minutes"].idxmax() if len(time_by_kind) else None
+repetitions = record["parameters"].get("repetitions", 1) if record else 1
+Markdown("No finished runs yet." if largest is None else f"""At {repetitions} repetition(s) the {len(runs_table)} runs need
 {total:.0f} minutes of one CPU core (or device) to train and evaluate; `make book` trains them side by side,
 one per core, so on {machine['cpu_cores']} cores that is at least {total / machine['cpu_cores']:.0f} minutes of
 wall time. The largest share, {time_by_kind.loc[largest, 'share']:.0%}, is {largest}.""")

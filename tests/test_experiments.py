@@ -81,13 +81,18 @@ def test_provenance_is_written_once(tiny_preset, tmp_path, capsys):
     assert "kept" in capsys.readouterr().out
 
 
-def summary_rows(pretrain, datasets, away_normalized, model="vgg16_small", pretrain_placement=None):
+def summary_rows(pretrain, datasets, away_normalized, model="vgg16_small", pretrain_placement=None, own=0.9,
+                 placement="one_location"):
+    parent = float("nan") if pretrain in ("vanilla", "imagenet") else own
     return pd.DataFrame([{"pretrain": pretrain, "pretrain_placement": pretrain_placement, "dataset": d, "model": model,
-                          "away_normalized": away_normalized, "normalized": away_normalized} for d in datasets])
+                          "placement": placement, "seed": 0, "away_normalized": away_normalized,
+                          "normalized": away_normalized, "own_accuracy": own, "pretrain_own_accuracy": parent}
+                         for d in datasets])
 
 
-def cosine_rows(pretrained, finetuned):
-    return pd.DataFrame([{"pretrain": "mnist", "finetune": "fmnist", "condition": c, "dx": dx, "cosine": v}
+def cosine_rows(pretrained, finetuned, own=0.9):
+    return pd.DataFrame([{"pretrain": "mnist", "finetune": "fmnist", "condition": c, "dx": dx, "cosine": v, "seed": 0,
+                          "own_accuracy": float("nan") if c == "vanilla" else own}
                          for c, v in (("vanilla", 0.5), ("pretrained", pretrained), ("fine-tuned", finetuned))
                          for dx in (0, 10, 20)])
 
@@ -102,12 +107,35 @@ def test_verdicts_follow_the_measurements(learned):
     exp3 = pd.concat([summary_rows("emnist18 (areas)", ["mnist"], segregated, pretrain_placement="areas"),
                       summary_rows("emnist18", ["mnist"], 90, pretrain_placement="translated"),
                       summary_rows("vanilla", ["mnist"], 5)])
-    exp3_pretraining = pd.DataFrame({"placement": ["areas", "translated"], "normalized": [segregated, 90]})
+    exp3_pretraining = pd.DataFrame({"placement": ["areas", "translated"], "normalized": [segregated, 90],
+                                     "own_accuracy": [0.9, 0.9]})
     claims = claims_table(exp1, exp2, cosine_rows(0.9 if learned else 0.4, 0.6), exp3, exp3_pretraining)
     assert claims.loc[1, "verdict"] == "reproduced"  # vanilla networks are at chance in both scenarios
     expected = "reproduced" if learned else "not reproduced"
     assert list(claims.loc[2:5, "verdict"]) == [expected] * 4
     assert "mnist 90" in claims.loc[2, "we measured"] or not learned
+
+
+def test_networks_that_did_not_learn_are_not_evidence():
+    from transinv.verdicts import NOT_TESTABLE, learning_note
+    sets = ["mnist", "leek2"]
+    # every network at chance on its own task: nothing can be judged, whatever the numbers away say
+    exp1 = pd.concat([summary_rows("imagenet", sets, 90, own=0.1), summary_rows("vanilla", sets, 5, own=0.1)])
+    exp2 = pd.concat([summary_rows("mnist", sets, 5, own=0.1), summary_rows("vanilla", sets, 5, own=0.1)])
+    exp3 = pd.concat([summary_rows("emnist18 (areas)", ["mnist"], 5, pretrain_placement="areas", own=0.1),
+                      summary_rows("vanilla", ["mnist"], 5, own=0.1)])
+    exp3_pretraining = pd.DataFrame({"placement": ["areas", "translated"], "normalized": [5, 5],
+                                     "own_accuracy": [0.1, 0.1]})
+    claims = claims_table(exp1, exp2, cosine_rows(0.4, 0.6, own=0.1), exp3, exp3_pretraining)
+    assert all(v.startswith(NOT_TESTABLE) for v in claims["verdict"]), claims["verdict"].tolist()
+    assert "(0 of 4 learned)" in claims.loc[1, "verdict"]
+    # one pretraining learned, the other did not: only the first is judged, and the text says so
+    exp2 = pd.concat([summary_rows("mnist", sets, 90), summary_rows("kmnist", sets, 5, own=0.1),
+                      summary_rows("vanilla", sets, 5)])
+    claim3 = claims_table(exp1, exp2, cosine_rows(0.9, 0.6), exp3, exp3_pretraining).loc[3]
+    assert claim3["verdict"] == "reproduced" and "2 of 4 pairs of networks learned" in claim3["we measured"]
+    note = learning_note(exp2)
+    assert note.startswith("**2 of 6 networks did not learn**") and note.count("from kmnist") == 2
 
 
 def test_explorer_widgets(tiny_preset, tmp_path, monkeypatch):

@@ -63,3 +63,17 @@ def test_bad_requests():
     with pytest.raises(ValueError, match="no ImageNet weights"):
         create_model("vgg16_small", num_classes=3, canvas_size=64, pretrained=True)
     assert set(MODELS) == {"vgg16", "vgg16_small", "efficientnet_lite0"}
+
+
+def test_the_penultimate_layer_is_what_the_authors_read():
+    """Their hook kept fc7's output with detach(), which the in-place ReLU after it overwrites."""
+    torch.manual_seed(0)
+    model = create_model("vgg16_small", num_classes=5, canvas_size=64).eval()
+    kept = []
+    hook = model.net.classifier[3].register_forward_hook(lambda module, inputs, output: kept.append(output.detach()))
+    x = torch.rand(4, 3, 64, 64)
+    with torch.no_grad():
+        ours = model.penultimate_activations(x)
+    hook.remove()
+    assert model.penultimate == "classifier.4" and torch.equal(ours, kept[0]) and (kept[0] >= 0).all()
+    assert create_model("efficientnet_lite0", num_classes=5, canvas_size=64).penultimate == "conv_head"

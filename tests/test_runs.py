@@ -15,10 +15,10 @@ def test_a_run_leaves_a_complete_directory(tiny_preset, tmp_path):
     assert {p.name for p in done.path.iterdir()} == {"config.json", "ckpt.pt", "log.csv.gz", "grid.csv.gz", "done.json"}
     assert done.config["dataset"] == "mnist" and done.config["num_classes"] == 3
     assert done.result["stop_reason"] in {"accuracy", "loss_plateau", "max_iters"}
-    assert done.result["iterations"] == len(done.log) <= StoppingRule.for_preset(tiny_preset).max_iters
+    assert done.result["iterations"] == len(done.log) <= StoppingRule.for_preset(tiny_preset, "translated").max_iters
     assert len(done.grid) == 19 * 19 * 3 and done.result["eval_items_per_location"] == 3
     assert set(torch.load(done.path / "ckpt.pt", weights_only=False)) == {
-        "model", "config", "frozen_batchnorm", "reason", "iterations", "train_seconds"}
+        "model", "config", "frozen_batchnorm", "reason", "iterations", "train_seconds", "batchnorm_recalibrated"}
 
 
 def test_a_finished_run_is_loaded_not_trained(tiny_preset, tmp_path, monkeypatch):
@@ -36,7 +36,7 @@ def test_different_configs_get_different_directories(tiny_preset, tmp_path):
 
 
 def test_an_interrupted_run_resumes_exactly(tiny_preset, tmp_path, monkeypatch):
-    monkeypatch.setattr(StoppingRule, "for_preset", classmethod(lambda cls, p: cls(window=1, patience=1000, max_iters=20)))
+    monkeypatch.setattr(StoppingRule, "for_preset", classmethod(lambda cls, p, placement: cls(window=1, patience=1000, max_iters=20)))
     reference = run(DIGITS, tmp_path / "reference", progress=False, checkpoint_seconds=0)
     assert reference.result["iterations"] == 20
     update = StoppingRule.update
@@ -106,3 +106,14 @@ def test_evaluation_batches_hold_the_same_pixels_at_every_preset():
     # VGG16 at 224 px in batches of 4096 needed 84 GB on an H200 and failed beside other runs
     assert runs.eval_batch_size(PAPER, gpu) * 224 ** 2 <= 4096 * 64 ** 2
     assert runs.eval_batch_size(PAPER, torch.device("cpu")) == 64
+
+
+def test_a_run_alone_and_in_the_pool_gives_identical_tables(tmp_path):
+    """Every CPU run computes on one thread, so its numbers do not depend on what else runs beside it."""
+    configs = [RunConfig("mnist", "translated", "tiny", classes=(0, 1, 2), seed=s) for s in (0, 1)]
+    pooled = run_all(configs, tmp_path / "pool", workers=2, device="cpu")
+    torch.set_num_threads(2)
+    alone = run(configs[0], tmp_path / "alone", progress=False, device="cpu")
+    assert alone.id == pooled[0].id
+    assert alone.log.equals(pooled[0].log) and alone.grid.equals(pooled[0].grid)
+    assert alone.result["input_mean"] == pooled[0].result["input_mean"]

@@ -13,6 +13,7 @@ from .models import Classifier, create_model
 from .presets import Preset, get_preset
 from .runs import Run
 from .stimuli import place, resize_items
+from .tables import own_accuracy
 
 __all__ = ["cosine_similarity", "vanilla_cosines", "run_cosines", "cosine_conditions", "mean_cosine_away"]
 
@@ -54,7 +55,10 @@ def run_cosines(r: Run, dataset: str) -> pd.DataFrame:
 
 def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], preset: str | Preset) -> pd.DataFrame:
     """Cosine similarity versus displacement on each fine-tuning dataset's items, for the vanilla network,
-    the pretrained one and the fine-tuned one: one row per (pretrain, finetune, condition, class, x)."""
+    the pretrained one and the fine-tuned one: one row per (pretrain, finetune, condition, class, x).
+
+    ``own_accuracy`` says whether the network learned its own training task (:func:`transinv.tables.own_accuracy`;
+    NaN for the vanilla network, which is trained on nothing)."""
     by_id = {p.id: p for p in pretrained}
     vanilla: dict[tuple[str, int], pd.DataFrame] = {}  # one vanilla network per dataset and seed, whatever the parent
     parts = []
@@ -62,11 +66,12 @@ def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], prese
         parent, dataset, seed = by_id[f.config["init"]], f.config["dataset"], f.config["seed"]
         if (dataset, seed) not in vanilla:
             vanilla[dataset, seed] = vanilla_cosines(dataset, preset, seed=seed)
-        for condition, table in (("vanilla", vanilla[dataset, seed]), ("pretrained", run_cosines(parent, dataset)),
-                                 ("fine-tuned", run_cosines(f, dataset))):
+        for condition, network in (("vanilla", None), ("pretrained", parent), ("fine-tuned", f)):
+            table = vanilla[dataset, seed] if network is None else run_cosines(network, dataset)
             parts.append(table.assign(pretrain=parent.config["dataset"], finetune=dataset, condition=condition,
-                                      seed=seed))
-    return pd.concat(parts, ignore_index=True)
+                                      seed=seed, own_accuracy=own_accuracy(network) if network else float("nan")))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["label", "class", "x", "dx", "cosine", "pretrain", "finetune", "condition", "seed", "own_accuracy"])
 
 
 def mean_cosine_away(cosines: pd.DataFrame) -> pd.DataFrame:

@@ -7,10 +7,11 @@ from torch import Tensor
 
 from .datasets import ItemSet
 from .models import Classifier
-from .presets import Preset
-from .stimuli import grid_centres, place, resize_items
+from .presets import N_AREAS, Preset
+from .stimuli import CLASSES_PER_AREA, grid_centres, place, resize_items
 
-__all__ = ["test_items", "eval_batch_size", "grid_accuracy", "accuracy_at_and_away", "normalized_accuracy"]
+__all__ = ["test_items", "eval_batch_size", "grid_accuracy", "accuracy_at_and_away", "accuracy_in_own_areas",
+           "normalized_accuracy"]
 
 
 def test_items(items: ItemSet, per_class: int, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -65,6 +66,21 @@ def accuracy_at_and_away(grid: pd.DataFrame, trained_centre: tuple[int, int]) ->
     at = (grid["x"] == trained_centre[0]) & (grid["y"] == trained_centre[1])
     return (float(grid[at]["correct"].sum() / grid[at]["n"].sum()),
             float(grid[~at]["correct"].sum() / grid[~at]["n"].sum()))
+
+
+def accuracy_in_own_areas(grid: pd.DataFrame, preset: Preset) -> float:
+    """Accuracy at the grid centres inside each class's own area of the segregated canvas (experiment 3):
+    where a network pretrained on the areas saw that class."""
+    bounds = preset.area_bounds
+    area = grid["label"] // CLASSES_PER_AREA
+
+    def inside(axis: str, index: pd.Series) -> pd.Series:
+        start = index.map(lambda i: bounds[i][0])
+        stop = index.map(lambda i: bounds[i][1])
+        return (grid[axis] >= start) & (grid[axis] < stop)
+
+    own = inside("x", area % N_AREAS) & inside("y", area // N_AREAS)
+    return float(grid[own]["correct"].sum() / grid[own]["n"].sum())
 
 
 def normalized_accuracy(accuracy, n_classes: int):

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
 from .parallel import run_all
-from .presets import Preset, get_preset
+from .presets import Preset, get_preset, with_canvas
 from .runs import Run, RunConfig
 
-__all__ = ["PAPER_DATASETS", "choose_datasets", "results_dir", "exp1_configs", "pretrain_configs",
+__all__ = ["PAPER_DATASETS", "choose_datasets", "results_dir", "geometry", "exp1_configs", "pretrain_configs",
            "finetune_configs", "exp3_configs", "Transfer", "exp1", "exp2", "exp3"]
 
 PAPER_DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "leek10", "leek2")  # the six datasets of experiments 1-2
@@ -32,6 +32,12 @@ def choose_datasets(choice: str | Sequence[str], allowed: Sequence[str] = PAPER_
 def results_dir(results_root: str | Path, preset: str | Preset) -> Path:
     """Each preset keeps its runs apart: ``<results_root>/<preset name>``."""
     return Path(results_root).expanduser() / get_preset(preset).name
+
+
+def geometry(preset: str | Preset, imagenet: bool = False) -> Preset:
+    """The canvas of an experiment's runs: the preset's own, or (``imagenet``) the ImageNet model's of experiment 1."""
+    preset = get_preset(preset)
+    return with_canvas(preset, preset.imagenet_canvas_size) if imagenet else preset
 
 
 def _check_repetitions(repetitions: int) -> None:
@@ -76,31 +82,33 @@ class Transfer(NamedTuple):
     vanilla: list[Run]      # from scratch at one location on the fine-tuning datasets: the baseline
 
 
+# Each entry point trains what is missing; with ``train=False`` it only collects the finished runs (a
+# fine-tuning whose pretraining is not finished is then left out too).
+
 def exp1(datasets: Sequence[str], preset: str, repetitions: int, seed: int, results_root: str | Path, *,
-         device: str = "auto") -> list[Run]:
+         device: str = "auto", train: bool = True) -> list[Run]:
     """Experiment 1's runs: the ImageNet-pretrained and the vanilla network at one location, per dataset."""
-    return run_all(exp1_configs(datasets, preset, repetitions, seed), results_root, device=device)
+    return run_all(exp1_configs(datasets, preset, repetitions, seed), results_root, device=device, train=train)
 
 
 def _transfer(pretrain: list[RunConfig], finetune: Sequence[str], preset: str, repetitions: int, seed: int,
-              results_root: str | Path, device: str, need_model: bool) -> Transfer:
-    pretrained = run_all(pretrain, results_root, device=device, need_model=need_model)
-    finetuned = run_all(finetune_configs(pretrained, finetune, preset), results_root, device=device,
-                        need_model=need_model)
-    vanilla = run_all(pretrain_configs(finetune, preset, repetitions, seed, "one_location"), results_root,
-                      device=device, need_model=need_model)
+              results_root: str | Path, **options) -> Transfer:
+    pretrained = run_all(pretrain, results_root, **options)
+    finetuned = run_all(finetune_configs(pretrained, finetune, preset), results_root, **options)
+    vanilla = run_all(pretrain_configs(finetune, preset, repetitions, seed, "one_location"), results_root, **options)
     return Transfer(pretrained, finetuned, vanilla)
 
 
 def exp2(pretrain: Sequence[str], finetune: Sequence[str], preset: str, repetitions: int, seed: int,
-         results_root: str | Path, *, device: str = "auto", need_model: bool = False) -> Transfer:
+         results_root: str | Path, *, device: str = "auto", need_model: bool = False, train: bool = True) -> Transfer:
     """Experiment 2's runs: pretrained on fully translated datasets, each fine-tuned at one location; vanilla."""
     return _transfer(pretrain_configs(pretrain, preset, repetitions, seed), finetune, preset, repetitions, seed,
-                     results_root, device, need_model)
+                     results_root, device=device, need_model=need_model, train=train)
 
 
-def exp3(preset: str, repetitions: int, seed: int, results_root: str | Path, *, device: str = "auto") -> Transfer:
+def exp3(preset: str, repetitions: int, seed: int, results_root: str | Path, *, device: str = "auto",
+         train: bool = True) -> Transfer:
     """Experiment 3's runs: EMNIST18 pretrained segregated in 9 areas and fully translated, each fine-tuned on
     MNIST at one location; vanilla MNIST."""
     return _transfer(exp3_configs(preset, repetitions, seed), ["mnist"], preset, repetitions, seed, results_root,
-                     device, need_model=False)
+                     device=device, train=train)

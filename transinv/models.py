@@ -1,8 +1,9 @@
 """Models by name: torchvision's VGG16, a width-scaled VGG16 for CPUs, and EfficientNet-Lite0.
 
-Every model is a :class:`Classifier`: it takes canvases in [0, 1], normalises them as
-its weights expect, and knows its last layer (``head``) and the layer whose output is the
-penultimate activation used by the cosine-similarity analysis.
+Every model is a :class:`Classifier`: it takes canvases in [0, 1], normalises them (with
+the statistics its weights expect, until :meth:`Classifier.set_input_stats` gives it those of
+its training canvases), and knows its last layer (``head``) and the penultimate layer whose
+output the cosine-similarity analysis compares.
 """
 from __future__ import annotations
 
@@ -13,21 +14,34 @@ import torch
 from torch import Tensor, nn
 from torchvision.models import VGG16_Weights, vgg
 
-__all__ = ["MODELS", "Classifier", "create_model", "replace_head", "freeze_features", "vgg16_imagenet_state_dict"]
+__all__ = ["MODELS", "Classifier", "create_model", "replace_head", "freeze_features", "authors_penultimate",
+           "vgg16_imagenet_state_dict"]
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 class Classifier(nn.Module):
-    """A network with its input normalisation, its head and its penultimate layer named."""
+    """A network with its input normalisation, its head and its penultimate layer named.
 
-    def __init__(self, name: str, net: nn.Module, mean, std, head: str, penultimate: str,
+    Unless named, the penultimate layer is the one the authors' cosine analysis read (see
+    :func:`authors_penultimate`): VGG16's fc7 after its ReLU; EfficientNet-Lite0's 1x1 head
+    convolution, before batch norm.
+    """
+
+    def __init__(self, name: str, net: nn.Module, mean, std, head: str, penultimate: str | None = None,
                  frozen_batchnorm: bool = False):
         super().__init__()
-        self.name, self.net, self.head, self.penultimate = name, net, head, penultimate
+        self.name, self.net, self.head = name, net, head
+        self.penultimate = penultimate or authors_penultimate(net)
         self.frozen_batchnorm = frozen_batchnorm  # fine-tune with the batch-norm statistics it came with
         self.register_buffer("mean", torch.tensor(mean).view(3, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(3, 1, 1))
+
+    def set_input_stats(self, mean: Tensor, std: Tensor) -> Classifier:
+        """Normalise inputs with this per-channel mean and std (3,) from now on."""
+        self.mean.copy_(torch.as_tensor(mean).view(3, 1, 1))
+        self.std.copy_(torch.as_tensor(std).view(3, 1, 1))
+        return self
 
     def train(self, mode: bool = True) -> Classifier:
         """Training mode, but batch norm keeps its statistics when ``frozen_batchnorm``: train and test
@@ -48,7 +62,7 @@ class Classifier(nn.Module):
         return self.net((canvases - self.mean) / self.std)
 
     def penultimate_activations(self, canvases: Tensor) -> Tensor:
-        """(B, D) activations of the penultimate layer (VGG16: the second 4096-unit FC layer, after ReLU)."""
+        """(B, D) output of the penultimate layer (VGG16: fc7, the second 4096-unit FC layer, after its ReLU)."""
         captured = []
         hook = self.net.get_submodule(self.penultimate).register_forward_hook(
             lambda module, inputs, output: captured.append(output.flatten(1)))
@@ -57,6 +71,24 @@ class Classifier(nn.Module):
         finally:
             hook.remove()
         return captured[0]
+
+
+def authors_penultimate(net: nn.Module) -> str:
+    """The module whose output the authors' cosine analysis compared (ML_framework ``cossim.py``).
+
+    They hook every Conv2d and Linear module, keep ``output.detach()`` (which shares memory with the
+    output) and plot the second-to-last. In torchvision's VGG16 that Linear (fc7) is followed by an
+    in-place ReLU, which overwrites the kept tensor during the same forward pass: the values they
+    compared are fc7's after the ReLU. So: the second-to-last Conv2d/Linear, or the in-place ReLU
+    right after it.
+    """
+    modules = list(net.named_modules())
+    layers = [i for i, (_, m) in enumerate(modules) if isinstance(m, (nn.Conv2d, nn.Linear))]
+    if len(layers) < 2:
+        raise ValueError("a network needs two Conv2d/Linear layers for the cosine analysis: name its penultimate layer")
+    i = layers[-2]
+    after = modules[i + 1][1] if i + 1 < len(modules) else None
+    return modules[i + 1][0] if isinstance(after, nn.ReLU) and after.inplace else modules[i][0]
 
 
 def _linear_like_torchvision(fan_in: int, fan_out: int) -> nn.Linear:
@@ -122,7 +154,7 @@ def _build_vgg16(num_classes, pretrained, canvas_size, weights_file):
     net = _vgg16(1000 if pretrained else num_classes)
     if pretrained:
         net.load_state_dict(vgg16_imagenet_state_dict(weights_file))
-    model = Classifier("vgg16", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6", penultimate="classifier.4")
+    model = Classifier("vgg16", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6")
     return replace_head(model, num_classes) if pretrained else model
 
 
@@ -130,7 +162,7 @@ def _build_vgg16_small(num_classes, pretrained, canvas_size, weights_file):
     if pretrained:
         raise ValueError("vgg16_small has no ImageNet weights; use efficientnet_lite0 for an offline pretrained model")
     net = _vgg16(num_classes, width=8, canvas_size=canvas_size)
-    return Classifier("vgg16_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6", penultimate="classifier.4")
+    return Classifier("vgg16_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6")
 
 
 def _build_efficientnet_lite0(num_classes, pretrained, canvas_size, weights_file):
@@ -140,7 +172,7 @@ def _build_efficientnet_lite0(num_classes, pretrained, canvas_size, weights_file
     # the batch statistics it trains with (measured: 0.94 accuracy in train mode, 0.22 in eval mode
     # at the trained location), so pretrained models keep their ImageNet statistics.
     return Classifier("efficientnet_lite0", net, efficientnet_lite.MEAN, efficientnet_lite.STD,
-                      head="classifier", penultimate="global_pool", frozen_batchnorm=pretrained)
+                      head="classifier", frozen_batchnorm=pretrained)
 
 
 class _Entry(NamedTuple):

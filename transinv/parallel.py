@@ -27,20 +27,20 @@ def default_workers(device: str | torch.device = "auto") -> int:
 
 
 def _run_in_worker(job: tuple) -> tuple[int, str]:
-    index, config, results_root, threads, kwargs = job
-    torch.set_num_threads(threads)
+    index, config, results_root, kwargs = job
     return index, str(run(config, results_root, **{**kwargs, "progress": False}).path)
 
 
 def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", *, device: str = "auto",
-            need_model: bool = False, workers: int | None = None,
+            need_model: bool = False, workers: int | None = None, train: bool = True,
             on_done: Callable[[Run], None] | None = None) -> list[Run]:
     """Run every config (see :func:`transinv.run`; finished runs are reused), ``workers`` at a time
     (default: :func:`default_workers`), printing one line per trained run; the runs, in order.
+    ``train=False`` trains nothing: the runs already finished (with their models if ``need_model``), in order.
 
     ``on_done(run)`` is also called as each run finishes. Fine-tunings need their parent finished:
-    run pretrainings first, then their fine-tunings. On the CPU the cores are shared out between
-    the workers. Interrupting stops every worker; their runs resume from their last checkpoint next time.
+    run pretrainings first, then their fine-tunings. On the CPU each run computes on one thread
+    (see :func:`transinv.run`), so one worker per core. Interrupting stops every worker; their runs resume from their last checkpoint next time.
     """
     workers = default_workers(device) if workers is None else workers
     if not isinstance(workers, int) or workers < 1:
@@ -48,6 +48,12 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", 
     start = time.perf_counter()
     located = [find_run(c, results_root, device=device) for c in configs]  # handles; valid once trained
     todo = [i for i, r in enumerate(located) if not r.ready(need_model)]
+    if not train:
+        if todo:
+            print(f"{len(configs) - len(todo)} of {len(configs)} runs are finished; the other {len(todo)} are left "
+                  f"out (train=False), e.g. {located[todo[0]].id}", flush=True)
+        missing = set(todo)
+        return [Run(r.path) for i, r in enumerate(located) if i not in missing]
     finished = 0
 
     def report(r: Run) -> None:
@@ -64,8 +70,7 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", 
             report(run(configs[i], results_root, **kwargs, progress=False))
     else:
         processes = min(workers, len(todo))
-        threads = max(1, (os.cpu_count() or 1) // processes)
-        jobs = [(i, configs[i], str(results_root), threads, kwargs) for i in todo]
+        jobs = [(i, configs[i], str(results_root), kwargs) for i in todo]
         with mp.get_context("spawn").Pool(processes) as pool:  # leaving it terminates the workers
             for i, path in pool.imap_unordered(_run_in_worker, jobs):
                 report(Run(Path(path)))

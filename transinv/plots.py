@@ -15,6 +15,14 @@ __all__ = ["image_grid", "canvas_geometry", "accuracy_heatmap", "heatmap_grid", 
            "cosine_by_displacement", "cosine_panels"]
 
 
+def _no_runs(what: str = "no finished runs to show yet") -> Figure:
+    """A small figure that says there is nothing to plot (a preset whose runs are not finished)."""
+    fig, ax = plt.subplots(figsize=(4.5, 0.8))
+    ax.text(0.5, 0.5, what, ha="center", va="center", fontsize=10)
+    ax.axis("off")
+    return fig
+
+
 def image_grid(images: Tensor, titles: list[str] | None = None, columns: int = 6, size: float = 1.6) -> Figure:
     """Grey images (N, H, W) or canvases (N, 3, H, W), in [0, 1] or uint8, in a grid of `columns`."""
     n = len(images)
@@ -72,6 +80,8 @@ def accuracy_heatmap(grid: pd.DataFrame, canvas_size: int, trained_centre: tuple
 def heatmap_grid(grids: dict[tuple[str, str], pd.DataFrame], canvas_size: int,
                  trained_centre: tuple[int, int] | None = None) -> Figure:
     """Heatmaps in rows x columns, keyed by (row label, column label); repetitions pooled per key."""
+    if not grids:
+        return _no_runs()
     rows = list(dict.fromkeys(r for r, _ in grids))
     columns = list(dict.fromkeys(c for _, c in grids))
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(3.1 * len(columns), 2.6 * len(rows)), squeeze=False)
@@ -88,6 +98,8 @@ def heatmap_grid(grids: dict[tuple[str, str], pd.DataFrame], canvas_size: int,
 
 def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.Series | None = None) -> Figure:
     """Mean +- std of ``value`` (across the rows of each x and hue: repetitions) as grouped bars."""
+    if table.empty:
+        return _no_runs()
     stats = table.groupby([x, hue], sort=False)[value].agg(["mean", "std"]).reset_index()
     xs, hues = list(dict.fromkeys(stats[x])), list(dict.fromkeys(stats[hue]))
     width_inches = 1.5 + max(0.9 * len(xs), 0.3 * len(xs) * len(hues))  # room for each x label and each bar
@@ -110,6 +122,8 @@ def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.
 def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None, vmax: float = 100,
                     columns: str = "finetune") -> Figure:
     """Pretraining (rows) x fine-tuning (``columns``) matrix of a value, annotated (the paper's figure 2B)."""
+    if table.empty:
+        return _no_runs()
     matrix = table.pivot_table(index="pretrain", columns=columns, values=value, aggfunc="mean", sort=False)
     fig = ax.figure if ax is not None else plt.figure(figsize=(1 + 0.9 * matrix.shape[1], 1 + 0.8 * matrix.shape[0]))
     ax = ax or fig.add_subplot()
@@ -140,6 +154,8 @@ def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int =
     """:func:`cosine_by_displacement` in one panel per value of ``panel`` (default: per pretraining),
     ``columns`` panels a row, sharing the y-axis."""
     names = list(dict.fromkeys(cosines[panel]))
+    if not names:
+        return _no_runs()
     rows, columns = -(-len(names) // columns), min(columns, len(names))
     fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3 * rows), sharey=True, squeeze=False)
     for ax, name in zip(axes.flat, names):

@@ -14,6 +14,7 @@ PAPER_CANVAS = 224                          # px, the authors' canvas side
 PAPER_ITEM = 50                             # px, the authors' item side
 PAPER_GRID_INTERIOR = tuple(range(32, 193, 10))  # the authors' test grid between its two end points
 N_AREAS = 3                                 # experiment 3: areas per axis of the segregated canvas
+INPUT_STATS = ("canvas", "weights")         # how a model's input is normalised (Preset.input_stats)
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,21 @@ class Preset:
     batch_size: int = 32                 # the authors' batch size
     lr: float = 1e-4                     # Adam; the authors' code default (the paper's text says 1e-3)
     warmup_iters: int = 0                # linear learning-rate warm-up
-    iter_scale: float = 1.0              # scales the stopping rule's cap and windows (transinv.stopping)
+    iter_scale: float = 1.0              # scales the stopping rule's cap and windows (transinv.stopping) ...
+    pretrain_iter_scale: float = 1.0     # ... and this, of translated and segregated pretrainings
+    input_stats: str = "canvas"          # input normalisation: "canvas" (each dataset's canvases, the authors')
+    imagenet_input_stats: str = "canvas" # ... of ImageNet-pretrained models; "weights": the weights' own statistics
     eval_items: int = 100                # test items shown at each grid centre, spread evenly over the classes
 
     @classmethod
     def from_settings(cls, settings: dict) -> Preset:
         """The preset recorded in a run's ``config.json`` (``preset_settings``)."""
         return cls(**{**settings, "grid": tuple(settings["grid"])})
+
+    def __post_init__(self):
+        for name in ("input_stats", "imagenet_input_stats"):
+            if getattr(self, name) not in INPUT_STATS:
+                raise ValueError(f"{name} must be one of {INPUT_STATS}, but got {getattr(self, name)!r}")
 
     def eval_items_per_class(self, n_classes: int) -> int:
         """Test items per class at each grid centre: ``eval_items`` spread over the classes, at least one."""
@@ -79,7 +88,7 @@ PAPER = scaled(PAPER_CANVAS, "paper")
 SMALL = scaled(64, "small", model="vgg16_small", imagenet_model="efficientnet_lite0", imagenet_canvas_size=64,
                lr=3e-4, warmup_iters=100, iter_scale=0.3, eval_items=30)
 # A plumbing check, not an experiment: at most 20 iterations per run, one test item per class.
-TINY = replace(SMALL, name="tiny", iter_scale=0.004, eval_items=1)
+TINY = replace(SMALL, name="tiny", iter_scale=0.004, pretrain_iter_scale=0.004, eval_items=1)
 PRESETS = {p.name: p for p in (PAPER, SMALL, TINY)}
 
 

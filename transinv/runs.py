@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -30,9 +31,9 @@ from .datasets import DATASETS, ItemSet, load_dataset, n_classes, select_classes
 from .evaluate import eval_batch_size, grid_accuracy
 from .models import MODELS, Classifier, create_model, freeze_features, replace_head
 from .presets import Preset, get_preset, with_canvas
-from .stimuli import PLACEMENTS, ItemBank
+from .stimuli import PLACEMENTS, ItemBank, canvas_stats
 from .stopping import StoppingRule
-from .train import Speed, make_optimizer, resolve_device, train
+from .train import Speed, make_optimizer, recalibrate_batchnorm, resolve_device, train
 
 __all__ = ["RunConfig", "Run", "run", "find_run", "finished_runs", "load_checkpoint", "describe_run_id"]
 
@@ -235,19 +236,35 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     except OSError as error:
         raise PermissionError(f"cannot write the run directory {this.path}: {error.strerror}. "
                               f"Choose a writable results_root") from error
-    model = _initial_model(this, results_root, device)
-    ckpt_path = this.path / "ckpt.pt"
-    state = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.is_file() else {}
-    if state:  # an interrupted run: pick up where it stopped
-        model.load_state_dict(state["model"])
-    if "reason" not in state:  # else trained already, and the evaluation was interrupted
-        state = _train(this, model, items, state, device, speed, progress, checkpoint_seconds)
-    _evaluate(this, model, items, state, device, speed)
+    with _one_thread_on_cpu(device):
+        bank = ItemBank.build(items.train_images, items.train_labels, this.preset.item_size, device)
+        model = _initial_model(this, bank, results_root, device)
+        ckpt_path = this.path / "ckpt.pt"
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.is_file() else {}
+        if state:  # an interrupted run: pick up where it stopped
+            model.load_state_dict(state["model"])
+        if "reason" not in state:  # else trained already, and the evaluation was interrupted
+            state = _train(this, model, bank, state, device, speed, progress, checkpoint_seconds)
+        _evaluate(this, model, items, state, device, speed)
     return this
 
 
-def _initial_model(this: Run, results_root: Path, device: torch.device) -> Classifier:
-    """The model before training: new (random or ImageNet weights), or the parent's with a new head."""
+@contextmanager
+def _one_thread_on_cpu(device: torch.device):
+    """On the CPU a run computes on one thread, alone or beside others, so that its numbers never depend
+    on how many runs share the machine (reductions split over threads round differently)."""
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _initial_model(this: Run, bank: ItemBank, results_root: Path, device: torch.device) -> Classifier:
+    """The model before training: new (random or ImageNet weights), or the parent's with a new head; its
+    input normalised as the preset says (the authors': by the statistics of this run's training canvases)."""
     config = this.config
     torch.manual_seed(config["seed"])  # model initialisation and dropout
     if config["parent"] is not None:
@@ -256,6 +273,9 @@ def _initial_model(this: Run, results_root: Path, device: torch.device) -> Class
         model = create_model(config["model"], num_classes=config["num_classes"],
                              canvas_size=this.preset.canvas_size, pretrained=config["init"] == "imagenet")
     model = model.to(device)
+    stats = this.preset.imagenet_input_stats if config["init"] == "imagenet" else this.preset.input_stats
+    if stats == "canvas":  # a fine-tuned model switches to its new dataset's statistics
+        model.set_input_stats(*canvas_stats(bank, config["placement"], this.preset))
     return freeze_features(model) if config["freeze_features"] else model
 
 
@@ -264,13 +284,14 @@ def _save_checkpoint(this: Run, model: Classifier, **extra) -> None:
     _atomic_write(this.path / "ckpt.pt", lambda name: torch.save(content, name))
 
 
-def _train(this: Run, model: Classifier, items: ItemSet, state: dict, device: torch.device, speed: Speed,
+def _train(this: Run, model: Classifier, bank: ItemBank, state: dict, device: torch.device, speed: Speed,
            progress: bool, checkpoint_seconds: float) -> dict:
-    """Train from ``state`` (empty: from the start) until the stopping rule fires; write the log and the
-    final checkpoint, and return its state (why training stopped, and how long it took)."""
-    preset = this.preset
+    """Train from ``state`` (empty: from the start) until the stopping rule fires, then re-estimate batch-norm
+    statistics; write the log and the final checkpoint, and return its state (why training stopped, how long
+    it took)."""
+    preset, placement = this.preset, this.config["placement"]
     optimizer = make_optimizer(model, preset.lr)
-    rule, log = StoppingRule.for_preset(preset), []
+    rule, log = StoppingRule.for_preset(preset, placement), []
     generator = torch.Generator(device).manual_seed(this.config["seed"])
     if state:
         optimizer.load_state_dict(state["optimizer"])
@@ -284,18 +305,20 @@ def _train(this: Run, model: Classifier, items: ItemSet, state: dict, device: to
                          generator=generator.get_state(), torch_rng=torch.get_rng_state(),
                          train_seconds=time.perf_counter() - start)
 
-    bank = ItemBank.build(items.train_images, items.train_labels, preset.item_size, device)
-    reason = train(model, bank, this.config["placement"], preset, generator=generator, optimizer=optimizer,
-                   rule=rule, log=log, speed=speed, checkpoint=save_training_state,
-                   checkpoint_seconds=checkpoint_seconds, progress=progress, desc=this.id)
-    final = {"reason": reason, "iterations": rule.iterations, "train_seconds": time.perf_counter() - start}
+    reason = train(model, bank, placement, preset, generator=generator, optimizer=optimizer, rule=rule, log=log,
+                   speed=speed, checkpoint=save_training_state, checkpoint_seconds=checkpoint_seconds,
+                   progress=progress, desc=this.id)
+    recalibrated = recalibrate_batchnorm(model, bank, placement, preset, generator, speed)
+    final = {"reason": reason, "iterations": rule.iterations, "train_seconds": time.perf_counter() - start,
+             "batchnorm_recalibrated": recalibrated}
     _atomic_write(this.path / "log.csv.gz", lambda name: pd.DataFrame(
         log, columns=["iteration", "loss", "accuracy"]).to_csv(name, index=False, compression="gzip"))
     _save_checkpoint(this, model, **final)
     return final
 
 
-def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device: torch.device, speed: Speed) -> None:
+def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device: torch.device,
+              speed: Speed) -> None:
     """Evaluate on the test grid and write the grid table, then ``done.json``: the run is finished."""
     preset = this.preset
     iterations = int(this.log["iteration"].max()) + 1
@@ -309,6 +332,8 @@ def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device:
         "train_images_per_second": round(iterations * preset.batch_size / state["train_seconds"], 1),
         "eval_seconds": round(eval_seconds, 1),
         "eval_items_per_location": int(grid.groupby(["x", "y"])["n"].sum().iloc[0]),
+        "input_mean": round(float(model.mean[0]), 4), "input_std": round(float(model.std[0]), 4),
+        "batchnorm_recalibrated": state.get("batchnorm_recalibrated", False),
         "device": str(device), "data_source": items.source, "torch": torch.__version__,
     })
 

@@ -18,8 +18,10 @@ from .presets import N_AREAS, Preset
 
 __all__ = [
     "PLACEMENTS", "resize_items", "place", "one_location_centres", "translated_centres",
-    "area_centres", "grid_centres", "sample_centres", "ItemBank", "draw_batch",
+    "area_centres", "grid_centres", "sample_centres", "ItemBank", "draw_batch", "canvas_stats",
 ]
+STATS_BATCHES = 50  # the authors' generators: mean and std of each dataset from 50 batches of its canvases
+STATS_SEED = 0      # fixed, so that every run on the same canvases normalises alike
 
 PLACEMENTS = ("one_location", "translated", "areas")
 CLASSES_PER_AREA = 2  # experiment 3: 18 classes in 9 areas
@@ -152,3 +154,19 @@ def draw_batch(bank: ItemBank, placement: str, preset: Preset, batch_size: int,
                            device=generator.device).to(bank.items.device)
     centres = sample_centres(placement, preset, labels, generator).to(bank.items.device)
     return place(bank.exemplars(labels, generator), centres, preset.canvas_size, check=False), labels
+
+
+@torch.no_grad()
+def canvas_stats(bank: ItemBank, placement: str, preset: Preset) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and std (3,) of the training canvases: ``STATS_BATCHES`` batches drawn as in
+    training, from their own seeded generator (the authors normalise every network's input this way)."""
+    generator = torch.Generator(bank.items.device).manual_seed(STATS_SEED)
+    total = squares = 0
+    for _ in range(STATS_BATCHES):  # sums, not one tensor of every canvas (1 GB at 224 px)
+        canvases = draw_batch(bank, placement, preset, preset.batch_size, generator)[0].double()
+        total = total + canvases.sum(dim=(0, 2, 3))
+        squares = squares + (canvases ** 2).sum(dim=(0, 2, 3))
+    n = STATS_BATCHES * preset.batch_size * preset.canvas_size ** 2
+    mean = total / n
+    std = ((squares - n * mean ** 2) / (n - 1)).sqrt()
+    return mean.float().cpu(), std.float().cpu()

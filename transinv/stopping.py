@@ -4,7 +4,7 @@ Training stops when the running training accuracy (the mean over the last ``wind
 has stayed above 0.75 for ``patience`` iterations, or the running loss has not improved by
 0.01% (relative) for ``patience`` iterations, or after ``max_iters`` iterations. At the paper
 preset: a window of 100 batches, patience 800, at most 5000 iterations; a preset's
-``iter_scale`` scales all three.
+``iter_scale`` scales all three (``pretrain_iter_scale`` for translated and segregated pretrainings).
 """
 from __future__ import annotations
 
@@ -38,10 +38,13 @@ class StoppingRule:
     iterations: int = 0
 
     @classmethod
-    def for_preset(cls, preset: Preset) -> StoppingRule:
-        """The rule at ``preset``'s scale: cap and windows times ``preset.iter_scale`` (at least 1)."""
+    def for_preset(cls, preset: Preset, placement: str = "one_location") -> StoppingRule:
+        """The rule at ``preset``'s scale for runs of this placement: cap and windows times the preset's
+        ``iter_scale`` (one location) or ``pretrain_iter_scale`` (translated, areas), at least 1."""
+        factor = preset.iter_scale if placement == "one_location" else preset.pretrain_iter_scale
+
         def scale(n: int) -> int:
-            return max(1, int(n * preset.iter_scale + 0.5))  # half up, as the presets round
+            return max(1, int(n * factor + 0.5))  # half up, as the presets round
         return cls(window=scale(WINDOW), patience=scale(PATIENCE), max_iters=scale(MAX_ITERS))
 
     def update(self, loss: float, accuracy: float) -> str | None:

@@ -5,10 +5,25 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from .evaluate import accuracy_at_and_away, normalized_accuracy
+from .evaluate import accuracy_at_and_away, accuracy_in_own_areas, normalized_accuracy
 from .runs import Run
 
-__all__ = ["summarize", "compute_by_kind", "pooled_grids"]
+__all__ = ["SUMMARY_COLUMNS", "own_accuracy", "summarize", "compute_by_kind", "pooled_grids"]
+
+SUMMARY_COLUMNS = ["run", "dataset", "placement", "pretrain", "pretrain_placement", "model", "seed", "n_classes",
+                   "own_accuracy", "pretrain_own_accuracy", "accuracy", "at_trained", "away", "normalized",
+                   "away_normalized", "iterations", "stop_reason", "seconds"]
+
+
+def own_accuracy(r: Run) -> float:
+    """Test accuracy of a run on its own training task: at the trained location for one-location runs,
+    over the whole canvas for fully translated ones, inside each class's own area for segregated ones."""
+    grid, preset, placement = r.grid, r.preset, r.config["placement"]
+    if placement == "one_location":
+        return accuracy_at_and_away(grid, preset.trained_centre)[0]
+    if placement == "areas":
+        return accuracy_in_own_areas(grid, preset)
+    return float(grid["correct"].sum() / grid["n"].sum())
 
 
 def _pretraining(config: dict) -> tuple[str, str | None]:
@@ -28,6 +43,8 @@ def summarize(runs: Iterable[Run]) -> pd.DataFrame:
     trained location and everywhere else; ``normalized`` and ``away_normalized`` rescale ``accuracy``
     and ``away`` so that chance is 0 and perfect is 100. ``pretrain`` says in words what the run was
     pretrained on; ``pretrain_placement`` is that pretraining's placement (None from scratch or ImageNet).
+    ``own_accuracy`` is the run's accuracy on its own training task (:func:`own_accuracy`), and
+    ``pretrain_own_accuracy`` its parent's (NaN without one): whether each network learned.
     """
     rows = []
     for r in runs:
@@ -35,15 +52,18 @@ def summarize(runs: Iterable[Run]) -> pd.DataFrame:
         at, away = accuracy_at_and_away(grid, r.preset.trained_centre)
         accuracy = float(grid["correct"].sum() / grid["n"].sum())
         pretrain, pretrain_placement = _pretraining(config)
+        parent = Run(r.path.parent / config["init"]) if config["parent"] is not None else None
         rows.append({"run": r.id, "dataset": config["dataset"], "placement": config["placement"], "pretrain": pretrain,
                      "pretrain_placement": pretrain_placement,
                      "model": config["model"], "seed": config["seed"], "n_classes": config["num_classes"],
+                     "own_accuracy": own_accuracy(r),
+                     "pretrain_own_accuracy": own_accuracy(parent) if parent else float("nan"),
                      "accuracy": accuracy, "at_trained": at, "away": away,
                      "normalized": normalized_accuracy(accuracy, config["num_classes"]),
                      "away_normalized": normalized_accuracy(away, config["num_classes"]),
                      "iterations": result["iterations"], "stop_reason": result["stop_reason"],
                      "seconds": result["train_seconds"] + result.get("eval_seconds", 0.0)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)  # the columns even without runs (none finished yet)
 
 
 def compute_by_kind(table: pd.DataFrame) -> pd.DataFrame:

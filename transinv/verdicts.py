@@ -1,5 +1,11 @@
 """Claim by claim: what the paper reports, what we measured, and a verdict by a rule stated in advance.
 
+Only networks that learned their own training task are evidence: a network learned when its test
+accuracy on that task (:func:`transinv.tables.own_accuracy`: at the trained location, over the canvas,
+or inside its own areas) is at least ``LEARNED`` (0.75, the authors' training criterion), and a
+fine-tuned network counts only if its pretraining learned too. A claim whose networks did not learn
+is "not testable at this preset", never "not reproduced".
+
 Accuracies away from the trained location are normalized (chance 0, perfect 100), so that
 datasets with 2 and 47 classes compare. "Invariant" means a normalized accuracy away from the
 trained location of at least ``INVARIANT`` (50); "not invariant" means below ``NEAR_CHANCE`` (20).
@@ -10,11 +16,14 @@ import pandas as pd
 
 from .analysis import mean_cosine_away
 
-__all__ = ["INVARIANT", "NEAR_CHANCE", "FORGETTING", "PAPER_CLAIMS", "claims_table"]
+__all__ = ["LEARNED", "INVARIANT", "NEAR_CHANCE", "FORGETTING", "NOT_TESTABLE", "PAPER_CLAIMS", "learned",
+           "learning_note", "learned_cosines", "mark_unlearned_pretraining", "claims_table"]
 
+LEARNED = 0.75      # accuracy on its own training task from which a network counts as evidence
 INVARIANT = 50      # normalized accuracy away from the trained location: invariant from here on
 NEAR_CHANCE = 20    # ... and not invariant below this
 FORGETTING = 0.1    # fine-tuning lowered the mean cosine similarity away from the trained location this much
+NOT_TESTABLE = "not testable at this preset"
 
 PAPER_CLAIMS = {  # what the paper reports, by claim (numbered as in the introduction)
     1: "A vanilla VGG16 trained at one location is at chance elsewhere on the canvas (figure 1C).",
@@ -29,57 +38,106 @@ PAPER_CLAIMS = {  # what the paper reports, by claim (numbered as in the introdu
 }
 
 
+def learned(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a :func:`transinv.tables.summarize` table are evidence: the network learned its own task,
+    and so did its pretraining, if it had one."""
+    parent = table["pretrain_own_accuracy"]
+    return (table["own_accuracy"] >= LEARNED) & (parent.isna() | (parent >= LEARNED))
+
+
 def _verdict(all_hold: bool, some_hold: bool) -> str:
     return "reproduced" if all_hold else "partly" if some_hold else "not reproduced"
 
 
+def _count(k: int, n: int, what: str) -> str:
+    return f" ({k} of {n} {what} learned their task; the others are left out)" if k < n else ""
+
+
+def _untestable(k: int, n: int, what: str) -> tuple[str, str]:
+    return f"{k} of {n} {what} learned their task: nothing to judge", f"{NOT_TESTABLE} ({k} of {n} learned)"
+
+
 def _claim1(vanilla: pd.DataFrame) -> tuple[str, str]:
-    per_dataset = vanilla.groupby(["model", "dataset"], sort=False)["away_normalized"].mean()
+    evidence = vanilla[learned(vanilla)]
+    if evidence.empty:
+        return _untestable(0, len(vanilla), "vanilla networks")
+    per_dataset = evidence.groupby(["model", "dataset"], sort=False)["away_normalized"].mean()
     near = per_dataset < NEAR_CHANCE
     text = "; ".join(f"{m}: " + ", ".join(f"{d} {v:.0f}" for (_, d), v in part.items())
                      for m, part in per_dataset.groupby(level="model", sort=False))
-    return f"vanilla, normalized accuracy away from the trained location: {text}", \
-        _verdict(near.all(), near.mean() >= 0.5)
+    return (f"vanilla, normalized accuracy away from the trained location: {text}"
+            f"{_count(len(evidence), len(vanilla), 'vanilla networks')}"), _verdict(near.all(), near.mean() >= 0.5)
 
 
 def _claim2(exp1: pd.DataFrame) -> tuple[str, str]:
-    pretrained = exp1[exp1["pretrain"] == "imagenet"].groupby("dataset", sort=False)["away_normalized"].mean()
-    vanilla = exp1[exp1["pretrain"] == "vanilla"].groupby("dataset", sort=False)["away_normalized"].mean()
+    imagenet = exp1[exp1["pretrain"] == "imagenet"]
+    evidence, comparison = exp1[learned(exp1)], exp1[exp1["pretrain"] == "vanilla"]
+    pretrained = evidence[evidence["pretrain"] == "imagenet"].groupby("dataset", sort=False)["away_normalized"].mean()
+    if pretrained.empty:
+        return _untestable(0, len(imagenet), "ImageNet-pretrained networks")
+    vanilla = evidence[evidence["pretrain"] == "vanilla"].groupby("dataset", sort=False)["away_normalized"].mean()
+    vanilla = vanilla.reindex(pretrained.index)
     invariant = pretrained >= INVARIANT
     text = ", ".join(f"{d} {v:.0f} (vanilla {vanilla[d]:.0f})" for d, v in pretrained.items())
-    return f"ImageNet-pretrained, normalized accuracy away: {text}", \
+    k = int(learned(imagenet).sum()) + int(learned(comparison).sum())
+    return (f"ImageNet-pretrained, normalized accuracy away: {text}{_count(k, len(exp1), 'networks')}"), \
         _verdict(invariant.all(), invariant.any() or (pretrained - vanilla).mean() > NEAR_CHANCE)
 
 
 def _claim3(exp2: pd.DataFrame) -> tuple[str, str]:
-    pairs = exp2[exp2["pretrain"] != "vanilla"].groupby(["pretrain", "dataset"])["away_normalized"].mean()
+    transfer = exp2[exp2["pretrain"] != "vanilla"]
+    evidence = transfer[learned(transfer)]
+    if evidence.empty:
+        return _untestable(0, len(transfer), "pretrained and fine-tuned network pairs")
+    pairs = evidence.groupby(["pretrain", "dataset"])["away_normalized"].mean()
     share = (pairs >= INVARIANT).mean()
     return (f"{(pairs >= INVARIANT).sum()} of {len(pairs)} pretraining / fine-tuning pairs invariant "
             f"(normalized accuracy away ≥ {INVARIANT}); median {pairs.median():.0f}, range {pairs.min():.0f}"
-            f" to {pairs.max():.0f}"), _verdict(share >= 0.75, share >= 0.25)
+            f" to {pairs.max():.0f}{_count(len(evidence), len(transfer), 'pairs of networks')}"), \
+        _verdict(share >= 0.75, share >= 0.25)
+
+
+def _cosine_networks(cosines: pd.DataFrame) -> pd.DataFrame:
+    """One row per trained network in a cosine table: each pretrained network (it appears once per fine-tuning
+    dataset) and each fine-tuned one."""
+    trained = cosines[cosines["condition"] != "vanilla"]
+    finetune = trained["finetune"].where(trained["condition"] == "fine-tuned", "")
+    return trained.assign(finetune=finetune).drop_duplicates(["condition", "pretrain", "finetune", "seed"])
 
 
 def _claim4(cosines: pd.DataFrame) -> tuple[str, str]:
-    by_pair = mean_cosine_away(cosines).set_index(["pretrain", "finetune", "condition"])["cosine"].unstack("condition")
+    networks = _cosine_networks(cosines)
+    kept = cosines[(cosines["condition"] == "vanilla") | (cosines["own_accuracy"] >= LEARNED)]
+    k = int((networks["own_accuracy"] >= LEARNED).sum())
+    by_pair = mean_cosine_away(kept).set_index(["pretrain", "finetune", "condition"])["cosine"].unstack("condition")
+    if "pretrained" not in by_pair or by_pair["pretrained"].isna().all():
+        return _untestable(k, len(networks), "pretrained and fine-tuned networks")
+    by_pair = by_pair.dropna(subset=["pretrained"])
     per_pretrain = by_pair.groupby("pretrain")[["vanilla", "pretrained"]].mean()
     acquired = per_pretrain["pretrained"] > per_pretrain["vanilla"]
-    drops = by_pair["pretrained"] - by_pair["fine-tuned"] >= FORGETTING
+    drops = (by_pair["pretrained"] - by_pair.get("fine-tuned")).dropna() >= FORGETTING
     return (f"mean cosine away from the trained location, pretrained vs vanilla: "
             f"{', '.join(f'{p} {r.pretrained:.2f} vs {r.vanilla:.2f}' for p, r in per_pretrain.iterrows())}; "
-            f"fine-tuning lowered it by ≥ {FORGETTING} in {drops.sum()} of {len(drops)} pairs"), \
+            f"fine-tuning lowered it by ≥ {FORGETTING} in {drops.sum()} of {len(drops)} pairs"
+            f"{_count(k, len(networks), 'pretrained and fine-tuned networks')}"), \
         _verdict(acquired.all() and drops.any(), acquired.any() or drops.any())
 
 
 def _claim5(exp3: pd.DataFrame, exp3_pretraining: pd.DataFrame) -> tuple[str, str]:
-    mnist = exp3.groupby("pretrain_placement", sort=False, dropna=False)["away_normalized"].mean()
-    segregated, translated = mnist["areas"], mnist["translated"]
-    vanilla = exp3[exp3["pretrain"] == "vanilla"]["away_normalized"].mean()
-    own = exp3_pretraining.groupby("placement", sort=False)["normalized"].mean()
-    a = segregated < NEAR_CHANCE or segregated < translated / 2
-    b = own["areas"] < own["translated"] - NEAR_CHANCE
+    pretraining = exp3_pretraining[exp3_pretraining["own_accuracy"] >= LEARNED]
+    own = pretraining.groupby("placement", sort=False)["normalized"].mean()
+    n = len(exp3_pretraining) + len(exp3)
+    k = len(pretraining) + int(learned(exp3).sum())
+    if "areas" not in own:
+        return _untestable(k, n, "networks (EMNIST18 segregated pretraining not learned)")
+    mnist = exp3[learned(exp3)].groupby("pretrain_placement", sort=False, dropna=False)["away_normalized"].mean()
+    segregated, translated = mnist.get("areas", float("nan")), mnist.get("translated", float("nan"))
+    vanilla = exp3[learned(exp3) & (exp3["pretrain"] == "vanilla")]["away_normalized"].mean()
+    a = segregated < NEAR_CHANCE or segregated < translated / 2  # False where segregated is NaN (not learned)
+    b = own["areas"] < own.get("translated", float("nan")) - NEAR_CHANCE
     return (f"MNIST away, normalized: after segregated pretraining {segregated:.0f}, after translated "
-            f"{translated:.0f}, vanilla {vanilla:.0f}; EMNIST18 over the canvas, "
-            f"normalized: segregated {own['areas']:.0f}, translated {own['translated']:.0f}"), \
+            f"{translated:.0f}, vanilla {vanilla:.0f}; EMNIST18 over the canvas, normalized: segregated "
+            f"{own['areas']:.0f}, translated {own.get('translated', float('nan')):.0f}{_count(k, n, 'networks')}"), \
         _verdict(a and b, a or b)
 
 
@@ -91,3 +149,42 @@ def claims_table(exp1: pd.DataFrame, exp2: pd.DataFrame, cosines: pd.DataFrame, 
     measured = [_claim1(vanilla), _claim2(exp1), _claim3(exp2), _claim4(cosines), _claim5(exp3, exp3_pretraining)]
     return pd.DataFrame([{"claim": k, "the paper reports": PAPER_CLAIMS[k], "we measured": text, "verdict": verdict}
                          for k, (text, verdict) in enumerate(measured, 1)]).set_index("claim")
+
+
+def learning_note(table: pd.DataFrame) -> str:
+    """Markdown for a page: which networks of a :func:`transinv.tables.summarize` table did not learn their
+    own task (or whose pretraining did not), and so are not evidence for or against the paper."""
+    if table.empty:
+        return "No finished runs to show yet."
+    failed = table[~learned(table)]
+    if failed.empty:
+        return f"All {len(table)} networks learned their own training task (accuracy on it ≥ {LEARNED})."
+    lines = [f"- {r.dataset}, {r.placement}, from {r.pretrain} (seed {r.seed}): {r.own_accuracy:.2f} on its own task"
+             + (f", its pretraining {r.pretrain_own_accuracy:.2f}" if r.pretrain_own_accuracy == r.pretrain_own_accuracy
+                else "") for r in failed.itertuples()]
+    return (f"**{len(failed)} of {len(table)} networks did not learn** their own training task (accuracy on it "
+            f"below {LEARNED}, or their pretraining's): they are not evidence for or against the paper, and the "
+            f"verdicts leave them out.\n\n" + "\n".join(lines))
+
+
+def learned_cosines(cosines: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rows of :func:`transinv.analysis.cosine_conditions`'s table for networks that learned their own task
+    (vanilla networks always stay), and a Markdown note counting the networks left out."""
+    kept = cosines[(cosines["condition"] == "vanilla") | (cosines["own_accuracy"] >= LEARNED)]
+    networks = _cosine_networks(cosines)
+    left_out = networks[~(networks["own_accuracy"] >= LEARNED)]
+    if networks.empty:
+        return kept, "No finished runs to show yet."
+    if left_out.empty:
+        return kept, f"All {len(networks)} pretrained and fine-tuned networks learned their own task (≥ {LEARNED})."
+    listed = ", ".join(f"{r.condition} {r.pretrain}" + (f" → {r.finetune}" if r.condition == "fine-tuned" else "")
+                       + f" ({r.own_accuracy:.2f})" for r in left_out.itertuples())
+    return kept, (f"**{len(left_out)} of {len(networks)} networks did not learn** their own task (accuracy on it "
+                  f"below {LEARNED}) and are left out of the curves: {listed}.")
+
+
+def mark_unlearned_pretraining(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a :func:`transinv.tables.summarize` table whose ``pretrain`` labels say "(not learned)"
+    where the pretraining did not learn its own task: for figures, which keep those rows, marked."""
+    failed = table["pretrain_own_accuracy"] < LEARNED
+    return table.assign(pretrain=table["pretrain"].where(~failed, table["pretrain"] + " (not learned)"))
