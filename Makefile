@@ -1,7 +1,7 @@
 # Two commands: `make book` (run the experiments at the small preset, build the HTML book)
 # and `make test` (the test suite). Both set up the virtual environment first.
 .DELETE_ON_ERROR:  # a notebook interrupted half-way leaves no executed copy behind
-.PHONY: book test install benchmark clean
+.PHONY: book test install benchmark clean repetition runs
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -46,7 +46,16 @@ book/executed/cossim.ipynb book/executed/explore.ipynb: book/executed/exp2.ipynb
 book/executed/summary.ipynb: book/executed/exp1.ipynb book/executed/cossim.ipynb book/executed/exp3.ipynb
 book/executed/reproduce.ipynb: $(if $(filter True,$(TRAIN)),$(PROVENANCE))  # only a build that trains writes it
 
-book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install
+# Every run of the book is trained first, side by side, each fine-tuning as soon as its pretraining is done
+# (transinv.protocol, one call per repetition); the notebooks then only reuse the runs. Finished runs are
+# found in seconds, so with the shipped results this trains nothing. TRAIN=False skips it.
+runs: install
+ifeq ($(TRAIN),True)
+	for seed in $$(seq 0 $$(($(REPETITIONS) - 1))); do \
+		$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $$seed --results $(RESULTS) || exit 1; done
+endif
+
+book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install runs
 	@mkdir -p $(@D)
 	$(BIN)/papermill $< $@ --cwd notebooks --log-output $(PARAMETERS)
 	$(BIN)/python tools/hide_parameters.py $@
@@ -57,6 +66,14 @@ $(PROVENANCE): $(EXECUTED)
 
 # Offline ipywidgets JavaScript for the built book, and the headless-browser check of it.
 include book/widgets.mk
+
+# One repetition of the whole protocol (experiments 1-3, seed SEED) trained side by side, fine-tunings as soon
+# as their pretraining is done, stopping cleanly at BUDGET seconds (the next call resumes); PACK=archive.tar.gz
+# also packs the finished runs' tables. On a GPU: make repetition PRESET=paper SEED=0 BUDGET=480 PACK=$OUT/t.tar.gz
+SEED ?= 0
+repetition: install
+	$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $(SEED) --results $(RESULTS) \
+		$(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK))
 
 benchmark: install
 	$(BIN)/python benchmarks/placement.py

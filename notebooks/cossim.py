@@ -33,12 +33,17 @@ repetitions = 1               # runs per condition, with seeds seed, seed + 1, .
 seed = 0
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
-results_root = "../results"   # experiment 2's runs are kept in <results_root>/<preset>; finished runs are reused
+results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
+
+# %% tags=["remove-cell"]
+from transinv.parameters import check_parameters
+
+check_parameters()  # a misspelt -p name, or a value of the wrong type, stops here with the known names
 
 # %%
 from IPython.display import Markdown
 
-from transinv import analysis, plots, verdicts
+from transinv import analysis, plots, tables, verdicts
 from transinv import experiments as ex
 
 runs = ex.exp2(ex.choose_datasets(pretrain), ex.choose_datasets(finetune), preset, repetitions, seed,
@@ -70,4 +75,4 @@ by_pair = analysis.mean_cosine_away(cosines)
 plots.transfer_matrix(by_pair[by_pair["condition"] == "fine-tuned"], value="cosine", vmax=1);
 
 # %%
-by_pair.pivot_table(index=["pretrain", "condition"], columns="finetune", values="cosine", sort=False).round(2)
+tables.rounded(by_pair.pivot_table(index=["pretrain", "condition"], columns="finetune", values="cosine", sort=False))

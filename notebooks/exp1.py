@@ -32,9 +32,14 @@ preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GP
 dataset = "all"               # mnist, fmnist, kmnist, emnist, leek10, leek2, or "all"
 repetitions = 1               # runs per condition, with seeds seed, seed + 1, ...
 seed = 0
-results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
+results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
+
+# %% tags=["remove-cell"]
+from transinv.parameters import check_parameters
+
+check_parameters()  # a misspelt -p name, or a value of the wrong type, stops here with the known names
 
 # %%
 from IPython.display import Markdown
@@ -48,6 +53,7 @@ runs = ex.exp1(datasets, preset, repetitions, seed, ex.results_dir(results_root,
 table = tables.summarize(runs)
 table["condition"] = table["pretrain"].map({"imagenet": "ImageNet-pretrained", "vanilla": "vanilla"})
 geometry = ex.geometry(preset, imagenet=True)
+Markdown(f"The ImageNet model of this page: `{ex.imagenet_model(preset)}`, on a {geometry.canvas_size}-px canvas.")
 
 # %% [markdown]
 # ## Accuracy over the whole canvas
@@ -69,7 +75,7 @@ Markdown(learning_note(table))
 # The same numbers, split into accuracy at the trained location and everywhere else:
 
 # %%
-table.pivot_table(index="dataset", columns="condition", values=["at_trained", "away"], sort=False).round(2)
+tables.rounded(table.pivot_table(index="dataset", columns="condition", values=["at_trained", "away"], sort=False))
 
 # %% [markdown]
 # ## Where on the canvas
@@ -87,4 +93,4 @@ plots.heatmap_grid(grids, geometry.canvas_size, geometry.trained_centre);
 # Every run, with why its training stopped and how long it took (training and evaluation).
 
 # %%
-table[["run", "iterations", "stop_reason", "own_accuracy", "accuracy", "seconds"]].round(2)
+tables.runs_table(table)

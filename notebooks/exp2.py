@@ -30,9 +30,14 @@ pretrain = "all"              # pretraining datasets: mnist, fmnist, kmnist, emn
 finetune = "all"              # fine-tuning (1-location) datasets, the same choices
 repetitions = 1               # runs per condition, with seeds seed, seed + 1, ...
 seed = 0
-results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
+results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
+
+# %% tags=["remove-cell"]
+from transinv.parameters import check_parameters
+
+check_parameters()  # a misspelt -p name, or a value of the wrong type, stops here with the known names
 
 # %%
 from IPython.display import Markdown
@@ -53,7 +58,7 @@ pretrained, finetuned, vanilla = ex.exp2(ex.choose_datasets(pretrain), ex.choose
 
 # %%
 pretraining = tables.summarize(pretrained)
-pretraining.groupby("dataset", sort=False)[["accuracy", "iterations"]].mean().round(2)
+tables.mean_std(pretraining, "dataset", ["accuracy", "iterations"])
 
 # %%
 Markdown(learning_note(pretraining))
@@ -84,14 +89,13 @@ plots.bars(table, x="dataset", hue="pretrain", value="normalized");
 # Accuracy at the trained location and away from it, averaged over repetitions:
 
 # %%
-table.pivot_table(index="pretrain", columns="dataset", values="away", sort=False).round(2)
+tables.rounded(table.pivot_table(index="pretrain", columns="dataset", values="away", sort=False))
 
 # %%
-table.pivot_table(index="pretrain", columns="dataset", values="at_trained", sort=False).round(2)
+tables.rounded(table.pivot_table(index="pretrain", columns="dataset", values="at_trained", sort=False))
 
 # %% [markdown]
 # ## The runs
 
 # %%
-tables.summarize(pretrained + finetuned + vanilla)[
-    ["run", "iterations", "stop_reason", "own_accuracy", "accuracy", "seconds"]].round(2)
+tables.runs_table(tables.summarize(pretrained + finetuned + vanilla))

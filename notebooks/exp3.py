@@ -30,9 +30,14 @@
 preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
 repetitions = 1               # runs per condition, with seeds seed, seed + 1, ...
 seed = 0
-results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
+results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
+
+# %% tags=["remove-cell"]
+from transinv.parameters import check_parameters
+
+check_parameters()  # a misspelt -p name, or a value of the wrong type, stops here with the known names
 
 # %%
 from IPython.display import Markdown
@@ -58,7 +63,7 @@ plots.heatmap_grid(tables.pooled_grids(finetuned + vanilla, table, ("condition",
 Markdown(learning_note(table))
 
 # %%
-table.groupby("pretrain", sort=False)[["accuracy", "at_trained", "away", "normalized"]].agg(["mean", "std"]).round(2)
+tables.mean_std(table, "pretrain", ["accuracy", "at_trained", "away", "normalized"])
 
 # %% [markdown]
 # ## EMNIST18 tested everywhere, without fine-tuning (figure 5B)
@@ -75,10 +80,10 @@ plots.heatmap_grid(tables.pooled_grids(pretrained, pretraining, ("condition", "p
 Markdown(learning_note(pretraining))
 
 # %%
-pretraining.groupby("placement", sort=False)[["own_accuracy", "accuracy", "iterations"]].agg(["mean", "std"]).round(2)
+tables.mean_std(pretraining, "placement", ["own_accuracy", "accuracy", "iterations"])
 
 # %% [markdown]
 # ## The runs
 
 # %%
-tables.summarize(pretrained + finetuned + vanilla)[["run", "iterations", "stop_reason", "accuracy", "seconds"]].round(2)
+tables.runs_table(tables.summarize(pretrained + finetuned + vanilla))

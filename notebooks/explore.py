@@ -31,9 +31,14 @@ preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GP
 pretrain = "fmnist"           # the pretraining (fully translated) dataset
 finetune = "mnist"            # the dataset trained at one location, whose items you move
 seed = 0
-results_root = "../results"   # runs are kept in <results_root>/<preset>; finished runs are reused
+results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
+
+# %% tags=["remove-cell"]
+from transinv.parameters import check_parameters
+
+check_parameters()  # a misspelt -p name, or a value of the wrong type, stops here with the known names
 
 # %%
 from IPython.display import Markdown, display

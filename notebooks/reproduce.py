@@ -49,13 +49,17 @@
 
 # %% tags=["parameters"]
 preset = "small"              # the preset whose record to show
-results_root = "../results"   # runs are kept in <results_root>/<preset>
-gpu_record = "../benchmarks/results/h200-2026-11-26"  # GPU measurements (benchmarks/gpu_check.sh, paper_sample.py)
+results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
+gpu_record = "benchmarks/results/h200-2026-11-26"  # in the clone: GPU measurements (gpu_check.sh, paper_sample.py)
+
+# %% tags=["remove-cell"]
+from transinv.parameters import check_parameters
+
+check_parameters()  # a misspelt -p name, or a value of the wrong type, stops here with the known names
 
 # %%
 import json
 import os
-from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown
@@ -72,7 +76,9 @@ Markdown(f"""Preset `{record['preset']}`, parameters {record['parameters']}, com
 {machine['cpu_cores']} CPU cores ({machine['platform']}), GPU: {machine['gpu'] or 'none'}, torch {machine['torch']}.
 
 **Executing every notebook took {record['wall_seconds'] / 60:.0f} minutes**; the {record['runs']} runs
-account for {record['run_compute_seconds'] / 60:.0f} minutes of training and evaluation.""" if record else
+account for {record['run_compute_seconds'] / 60:.0f} minutes of training and evaluation.
+{f"The runs were trained before the notebooks executed (which then reused them): {record['training']['how']}, "
+ f"in **{record['training']['wall_seconds'] / 60:.0f} minutes** of wall time." if record.get('training') else ""}""" if record else
          f"No complete execution of the notebooks is recorded for preset `{preset}` yet: its runs are still being "
          f"made, and the pages show those already finished.")
 
@@ -101,13 +107,11 @@ one per core, so on {machine['cpu_cores']} cores that is at least {total / machi
 wall time. The largest share, {time_by_kind.loc[largest, 'share']:.0%}, is {largest}.""")
 
 # %% [markdown]
-# We aimed for about an hour on 2 CPU cores and did not get there: one repetition is
-# already the fewest, and the runs take this long because the small preset trains about
-# as many images per run as the paper does (its runs stop by the authors' rule, or at its
-# iteration cap) on networks that are cheap per image but slow to learn. Running
-# in less time means dropping conditions (experiment 1's vanilla EfficientNet control, for
-# instance) or cutting the iteration budget, which would leave even more runs short of their
-# stopping criterion; we chose to keep the protocol and report the time it takes.
+# `make book` trains every run before executing the notebooks (`transinv.protocol`, one
+# call per repetition): runs side by side, one per core, each fine-tuning as soon as its
+# pretraining has finished, the longest runs first, so that no core waits for a wave to
+# end. The notebooks then only reuse the runs. On a CPU each run computes on one thread,
+# so a run's numbers do not depend on what trains beside it.
 #
 # ## The paper preset on a GPU
 #
@@ -126,7 +130,7 @@ wall time. The largest share, {time_by_kind.loc[largest, 'share']:.0%}, is {larg
 # - from both, the estimate for the whole protocol.
 
 # %%
-gpu_record = Path(gpu_record)
+gpu_record = ex.project_root() / gpu_record
 speed = json.loads((gpu_record / "speed_estimate.json").read_text())
 pd.DataFrame([{
     "preset": r["preset"], "naive img/s": round(r["naive_images_per_s"]), "ours img/s": round(r["ours_images_per_s"]),

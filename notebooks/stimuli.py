@@ -25,7 +25,13 @@
 preset = "small"   # "small" (64 px canvas, CPU) or "paper" (224 px, as the authors)
 seed = 0           # seeds the example canvases
 
+# %% tags=["remove-cell"]
+from transinv.parameters import check_parameters
+
+check_parameters()  # a misspelt -p name, or a value of the wrong type, stops here with the known names
+
 # %%
+import pandas as pd
 import torch
 from IPython.display import Markdown
 
@@ -42,11 +48,9 @@ preset = ti.get_preset(preset)
 # own train/test split from it; the table says so.
 
 # %%
-rows = ["| dataset | classes | train items | test items | source |", "|---|---|---|---|---|"]
-for name in ti.DATASETS:
-    d = ti.load_dataset(name)
-    rows.append(f"| `{name}` | {d.n_classes} | {len(d.train_labels):,} | {len(d.test_labels):,} | {d.source} |")
-Markdown("\n".join(rows))
+datasets = {name: ti.load_dataset(name) for name in ti.DATASETS}
+pd.DataFrame([{"dataset": name, "classes": d.n_classes, "train items": len(d.train_labels),
+               "test items": len(d.test_labels), "source": d.source} for name, d in datasets.items()]).set_index("dataset")
 
 # %% [markdown]
 # One training item of each of the first classes, per dataset:

@@ -1,5 +1,6 @@
 """The data layer, on the real files under $TRANSINV_DATA (../shared/data in CI)."""
 import gzip
+import os
 import shutil
 from urllib.error import URLError
 
@@ -135,3 +136,48 @@ def test_leek_datasets(name):
     assert d.n_classes == N_CLASSES[name]
     assert d.train_images.dtype == torch.uint8 and torch.equal(d.train_images, d.test_images)
     assert d.train_labels.tolist() == list(range(d.n_classes))
+
+
+def test_damaged_files_name_the_file_and_the_fix(tmp_path, monkeypatch):
+    """A truncated .gz, a file that is not gzip, a truncated IDX: one clear error each, naming the file."""
+    monkeypatch.setenv("TRANSINV_CACHE", str(tmp_path / "cache"))
+    good = data_root() / "MNIST" / "raw"
+    for damage in ("truncated gzip", "not gzip", "truncated idx"):
+        raw = tmp_path / damage / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        for f in good.glob("*.gz"):
+            shutil.copy(f, raw / f.name)
+        images = raw / "t10k-images-idx3-ubyte.gz"
+        if damage == "truncated gzip":
+            images.write_bytes(images.read_bytes()[:5000])
+        elif damage == "not gzip":
+            images.write_bytes(b"this is not a gzip file")
+        else:
+            images.write_bytes(gzip.compress(gzip.decompress(images.read_bytes())[:5000]))
+        datasets._load.cache_clear()
+        with pytest.raises(datasets.DataFileError, match=r"t10k-images-idx3-ubyte.gz is damaged .* Delete it"):
+            load_dataset("mnist", tmp_path / damage, download=False)
+
+
+def test_the_decompressed_cache_is_keyed_by_the_source_file(tmp_path, monkeypatch):
+    """Two data roots with files of the same name: each loads its own, never the other's cached copy."""
+    monkeypatch.setenv("TRANSINV_CACHE", str(tmp_path / "cache"))
+    good = data_root() / "MNIST" / "raw"
+    roots = []
+    for name, keep in (("first", 10000), ("second", 100)):
+        raw = tmp_path / name / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        for f in good.glob("*.gz"):
+            shutil.copy(f, raw / f.name)
+        for kind, header in (("images-idx3", 16), ("labels-idx1", 8)):  # keep the first `keep` test items
+            path = raw / f"t10k-{kind}-ubyte.gz"
+            data = bytearray(gzip.decompress(path.read_bytes()))
+            item = (len(data) - header) // 10000
+            data[4:8] = keep.to_bytes(4, "big")
+            path.write_bytes(gzip.compress(bytes(data[:header + keep * item])))
+            if name == "second":  # older than the first root's copy: a cache keyed by name alone would reuse that
+                os.utime(path, (1e9, 1e9))
+        roots.append(tmp_path / name)
+    datasets._load.cache_clear()
+    sizes = [len(load_dataset("mnist", root, download=False).test_labels) for root in roots]
+    assert sizes == [10000, 100]

@@ -156,6 +156,7 @@ def test_explorer_widgets(tiny_preset, tmp_path, monkeypatch):
     x.value = x.max
     assert f"at ({x.max}, {y0})" in titles[-1][0]
     browser = explorer.heatmap_browser(finished_runs(tmp_path))
-    assert browser.children[0].options == (trained.id,) and "mean" in titles[-1][0]
+    assert [value for _, value in browser.children[0].options] == [trained.id] and "mean" in titles[-1][0]
+    assert browser.children[0].label.startswith("mnist one location, seed 0")
     with pytest.raises(ValueError, match="no finished runs"):
         explorer.heatmap_browser([])

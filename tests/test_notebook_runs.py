@@ -71,3 +71,13 @@ def test_bad_parameters_fail_early_and_clearly(workdir):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown dataset 'cifar'"):
         papermill.execute_notebook(NOTEBOOKS / "exp1.ipynb", workdir / "bad.ipynb", cwd=NOTEBOOKS,
                                    parameters={"preset": "tiny", "dataset": "cifar"}, progress_bar=False)
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ({"preest": "paper"}, "unknown parameter 'preest': this notebook takes preset, dataset, repetitions"),
+    ({"seed": "abc"}, "parameter 'seed' must be of type int, like its default 0, but got 'abc'"),
+])
+def test_misspelt_or_mistyped_parameters_are_refused(workdir, parameters, message):
+    with pytest.raises(papermill.PapermillExecutionError, match=message):
+        papermill.execute_notebook(NOTEBOOKS / "exp1.ipynb", workdir / "bad.ipynb", cwd=NOTEBOOKS,
+                                   parameters={"preset": "tiny", **parameters}, progress_bar=False)

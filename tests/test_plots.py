@@ -45,3 +45,13 @@ def test_image_grid_and_geometry():
     fig = image_grid(torch.zeros(5, 3, 64, 64), [str(i) for i in range(5)], columns=3)
     assert len([ax for ax in fig.axes if ax.images]) == 5
     assert isinstance(canvas_geometry(SMALL), Figure)
+
+
+def test_cosine_panels_show_every_curve_whole():
+    from transinv.plots import cosine_panels
+    rows = [{"pretrain": p, "finetune": "mnist", "condition": c, "dx": dx, "label": k, "cosine": v - 0.1 * k}
+            for p, v in (("mnist", 0.9), ("kmnist", 0.4)) for c in ("vanilla", "pretrained") for dx in (0, 10)
+            for k in range(3)]
+    fig = cosine_panels(pd.DataFrame(rows))
+    lowest = min(r["cosine"] for r in rows)
+    assert all(ax.get_ylim()[0] <= lowest for ax in fig.axes if ax.lines)  # the kmnist panel is not cut off

@@ -117,3 +117,21 @@ def test_a_run_alone_and_in_the_pool_gives_identical_tables(tmp_path):
     assert alone.id == pooled[0].id
     assert alone.log.equals(pooled[0].log) and alone.grid.equals(pooled[0].grid)
     assert alone.result["input_mean"] == pooled[0].result["input_mean"]
+
+
+def test_bad_values_fail_early_with_the_fix(tmp_path):
+    with pytest.raises(ValueError, match=r"classes=\(\) selects no class"):
+        RunConfig("mnist", "translated", classes=())
+    with pytest.raises(ValueError, match="seed must be a non-negative integer, but got 'abc'"):
+        RunConfig("mnist", "translated", seed="abc")
+    with pytest.raises(ValueError, match="device 'mps' is not supported"):
+        runs.resolve_device("mps")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_damaged_checkpoint_names_the_file_and_the_fix(tiny_preset, tmp_path):
+    done = run(DIGITS, tmp_path, progress=False)
+    checkpoint = done.path / "ckpt.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])  # truncated
+    with pytest.raises(ValueError, match=r"checkpoint .*ckpt.pt is damaged .* Delete it"):
+        done.load_model()

@@ -38,6 +38,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# Markdown that reached the page as text: a table row or rule ("| a | b |", "|---|"), or **emphasis**.
+RAW_MARKDOWN = re.compile(r"\|\s*:?-{3,}:?\s*\||^\s*\|.*\|.*\|\s*$|\*\*\w[^*]*\*\*", re.M)
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # The two scripts myst-nb loads for widgets (nb_ipywidgets_js in _config.yml).
 WIDGET_SCRIPTS = ("require", "embed-amd")
@@ -64,6 +66,8 @@ class PageScan:
     rendered_subareas: int = 0  # ... with a rendered widget (a .jupyter-widgets element) inside
     widget_kinds: dict[str, int] = field(default_factory=dict)  # widget-slider: 1, ...
     error_widgets: int = 0  # widgets whose model/view failed to load (ipywidgets' ErrorWidgetView)
+    raw_markdown: list[str] = field(default_factory=list)  # Markdown syntax shown as text in cell outputs
+    tracebacks: int = 0  # error tracebacks in cell outputs
 
 
 class _Scanner(HTMLParser):
@@ -115,6 +119,16 @@ class _Scanner(HTMLParser):
         self.handle_starttag(tag, attrs)
         if tag not in VOID_TAGS:
             self.handle_endtag(tag)
+
+    def handle_data(self, data):
+        if not self._inside("cell_output"):
+            return
+        if "Traceback (most recent call last)" in data:
+            self.scan.tracebacks += 1
+        if self._inside(tag="pre") or self._inside(tag="code"):
+            return
+        if RAW_MARKDOWN.search(data):  # a Markdown table or emphasis that did not render
+            self.scan.raw_markdown.append(" ".join(data.split())[:80])
 
     def handle_endtag(self, tag):
         for i in range(len(self.stack) - 1, -1, -1):
@@ -238,6 +252,11 @@ def check_page(chromium: str, page: Path, profile: str, args) -> tuple[dict, lis
         for k, n in sorted(after.widget_kinds.items())
     )
 
+    if after.raw_markdown:
+        failures.append(f"{len(after.raw_markdown)} output(s) show Markdown as text instead of rendering it, "
+                        f"e.g. {after.raw_markdown[0]!r}")
+    if after.tracebacks:
+        failures.append(f"{after.tracebacks} output(s) show an error traceback")
     if len(after.images) < len(before.images):
         failures.append(f"{len(before.images)} image(s) in the page's outputs, only {len(after.images)} after rendering")
     if before.view_scripts and after.rendered_subareas < before.view_scripts:

@@ -8,8 +8,10 @@ seed, and capped to equal class sizes; ``ItemSet.source`` says so in words.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+import zlib
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +25,7 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from . import leek
 
-__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "data_root", "load_dataset", "select_classes", "n_classes"]
+__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "DataFileError", "data_root", "load_dataset", "select_classes", "n_classes"]
 
 DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "emnist18", "leek10", "leek2")
 SPLIT_SEED = 0         # fixes every re-split, independently of experiment seeds
@@ -49,6 +51,10 @@ class ItemSet:
 
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset's files are missing and could not be downloaded."""
+
+
+class DataFileError(ValueError):
+    """A dataset's file is there but damaged (truncated, not gzip, not IDX)."""
 
 
 @dataclass(frozen=True)
@@ -102,25 +108,47 @@ def _find(raw: Path, name: str) -> Path | None:
     return None
 
 
+def _damaged(path: Path, error: BaseException) -> DataFileError:
+    return DataFileError(f"the data file {path} is damaged ({type(error).__name__}: {error}). Delete it and put a "
+                         f"complete copy there (online, torchvision downloads it again)")
+
+
 def _readable(path: Path, folder: str) -> Path:
-    """torchvision's IDX readers need an uncompressed file: decompress a .gz once into the cache."""
+    """torchvision's IDX readers need an uncompressed file: decompress a .gz once into the cache, under a name
+    that says which file it came from (its full path, size and modification time)."""
     if path.suffix != ".gz":
         return path
-    target = _cache_dir() / folder / path.stem
-    if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:
+    stat = path.stat()
+    source = hashlib.sha1(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    target = _cache_dir() / folder / f"{path.stem}.{source}"
+    if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-            extract_archive(str(path), tmp)
+            try:
+                extract_archive(str(path), tmp)
+            except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+                raise _damaged(path, error) from error
             os.replace(Path(tmp) / path.stem, target)  # atomic: no half-written file survives a crash
     return target
+
+
+def _read_idx(path: Path, folder: str, read) -> Tensor:
+    try:
+        return read(str(_readable(path, folder)))
+    except (RuntimeError, AssertionError, ValueError, IndexError) as error:  # a truncated or foreign file
+        if isinstance(error, DataFileError):
+            raise
+        raise _damaged(path, error) from error
 
 
 def _read_pair(raw: Path, prefix: str, spec: _IdxSpec) -> tuple[Tensor, Tensor] | None:
     paths = [_find(raw, name) for name in _file_names(prefix)]
     if None in paths:
         return None
-    images = read_image_file(str(_readable(paths[0], spec.folder)))
-    labels = read_label_file(str(_readable(paths[1], spec.folder)))
+    images = _read_idx(paths[0], spec.folder, read_image_file)
+    labels = _read_idx(paths[1], spec.folder, read_label_file)
+    if len(images) != len(labels):
+        raise _damaged(paths[0], ValueError(f"{len(images)} images but {len(labels)} labels in {paths[1].name}"))
     if spec.transposed:
         images = images.transpose(1, 2).contiguous()
     return images, labels

@@ -6,14 +6,17 @@ by role. The ``*_configs`` functions only list the runs.
 """
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
+from .models import vgg16_weights_cached
 from .parallel import run_all
 from .presets import Preset, get_preset, with_canvas
 from .runs import Run, RunConfig
 
-__all__ = ["PAPER_DATASETS", "choose_datasets", "results_dir", "geometry", "exp1_configs", "pretrain_configs",
+__all__ = ["PAPER_DATASETS", "choose_datasets", "project_root", "results_dir", "geometry", "imagenet_model",
+           "exp1_configs", "pretrain_configs",
            "finetune_configs", "exp3_configs", "Transfer", "exp1", "exp2", "exp3"]
 
 PAPER_DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "leek10", "leek2")  # the six datasets of experiments 1-2
@@ -30,8 +33,20 @@ def choose_datasets(choice: str | Sequence[str], allowed: Sequence[str] = PAPER_
 
 
 def results_dir(results_root: str | Path, preset: str | Preset) -> Path:
-    """Each preset keeps its runs apart: ``<results_root>/<preset name>``."""
-    return Path(results_root).expanduser() / get_preset(preset).name
+    """Each preset keeps its runs apart: ``<results_root>/<preset name>``. ``results_root="auto"``: the
+    project's ``results/`` when run from inside a clone (its root, ``notebooks/``, ...), else ``./results``."""
+    root = project_root() / "results" if results_root == "auto" else Path(results_root).expanduser()
+    return root / get_preset(preset).name
+
+
+def project_root() -> Path:
+    """The root of the clone we are run from (its root, ``notebooks/`` or any folder inside), else the current
+    folder: where ``results/`` and ``benchmarks/`` are, whichever folder papermill or Jupyter started in."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "transinv" / "__init__.py").is_file():
+            return folder
+    return here
 
 
 def geometry(preset: str | Preset, imagenet: bool = False) -> Preset:
@@ -47,10 +62,29 @@ def _check_repetitions(repetitions: int) -> None:
 
 # The runs of each experiment.
 
-def exp1_configs(datasets: Iterable[str], preset: str, repetitions: int, seed: int = 0) -> list[RunConfig]:
-    """Experiment 1: the ImageNet model, pretrained or vanilla (same architecture), trained at one location."""
-    _check_repetitions(repetitions)
+def imagenet_model(preset: str | Preset) -> str:
+    """Experiment 1's ImageNet model: the preset's, except that without torchvision's VGG16 weights in its
+    cache and no way to download them (offline) the paper preset uses the ImageNet EfficientNet-Lite0,
+    whose weights install with the package."""
     model = get_preset(preset).imagenet_model
+    if model == "vgg16" and not vgg16_weights_cached() and not _online():
+        return "efficientnet_lite0"
+    return model
+
+
+def _online() -> bool:
+    try:
+        socket.create_connection(("download.pytorch.org", 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+def exp1_configs(datasets: Iterable[str], preset: str, repetitions: int, seed: int = 0) -> list[RunConfig]:
+    """Experiment 1: the ImageNet model (:func:`imagenet_model`), pretrained or vanilla (same architecture),
+    trained at one location."""
+    _check_repetitions(repetitions)
+    model = imagenet_model(preset)
     return [RunConfig(d, "one_location", preset, init=init, model=model, seed=seed + r)
             for r in range(repetitions) for d in datasets for init in ("imagenet", "vanilla")]
 

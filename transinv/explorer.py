@@ -14,6 +14,8 @@ from .models import Classifier
 from .plots import accuracy_heatmap
 from .presets import Preset
 from .runs import Run
+from .tables import summarize
+from .verdicts import LEARNED
 from .stimuli import place, resize_items
 
 __all__ = ["prediction_explorer", "heatmap_browser"]
@@ -60,12 +62,23 @@ def prediction_explorer(models: dict[str, Classifier], items: ItemSet, preset: P
     return widgets.VBox([widgets.HBox([network, item]), widgets.HBox([x, y]), output])
 
 
+def _label(r: Run) -> str:
+    row = summarize([r]).iloc[0]
+    start = "" if row["pretrain"] == "vanilla" else f", from {row['pretrain']}"
+    return (f"{row['dataset']} {row['placement'].replace('_', ' ')}{start}, seed {row['seed']} "
+            f"({'learned' if row['own_accuracy'] >= LEARNED else 'did not learn'} its task: {row['own_accuracy']:.2f})")
+
+
 def heatmap_browser(runs: Sequence[Run]) -> widgets.Widget:
-    """A menu of finished runs; shows the chosen run's accuracy over the canvas."""
+    """A menu of finished runs, described in words; shows the chosen run's accuracy over the canvas. It opens on
+    the first run that learned its own task."""
     if not runs:
         raise ValueError("no finished runs to browse: run an experiment first")
     by_id = {r.id: r for r in runs}
-    menu = widgets.Dropdown(options=list(by_id), description="run", layout=widgets.Layout(width="95%"))
+    labels = {r.id: _label(r) for r in runs}
+    first = next((i for i, label in labels.items() if "(learned" in label), runs[0].id)
+    menu = widgets.Dropdown(options=[(label, i) for i, label in labels.items()], value=first, description="run",
+                            layout=widgets.Layout(width="95%"))
     output = widgets.Output()
 
     def draw():

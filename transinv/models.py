@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torchvision.models import VGG16_Weights, vgg
 
 __all__ = ["MODELS", "Classifier", "create_model", "replace_head", "freeze_features", "authors_penultimate",
-           "vgg16_imagenet_state_dict"]
+           "vgg16_weights_cached", "vgg16_imagenet_state_dict"]
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -116,6 +116,11 @@ def freeze_features(model: Classifier) -> Classifier:
     for p in model.net.get_submodule(model.head).parameters():
         p.requires_grad_(True)
     return model
+
+
+def vgg16_weights_cached() -> bool:
+    """Whether torchvision's ImageNet VGG16 weights are in its cache (offline, nothing else can provide them)."""
+    return (Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG16_Weights.IMAGENET1K_V1.url).name).is_file()
 
 
 def vgg16_imagenet_state_dict(weights_file: str | Path | None = None) -> dict[str, Tensor]:

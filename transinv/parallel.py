@@ -56,11 +56,17 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", 
         return [Run(r.path) for i, r in enumerate(located) if i not in missing]
     finished = 0
 
+    restored = {located[i].id for i in todo if located[i].finished}  # shared tables, model trained again
+
     def report(r: Run) -> None:
         nonlocal finished
         finished += 1
-        print(f"[{finished}/{len(todo)}] {r.id}: {r.result['iterations']} iterations ({r.result['stop_reason']}), "
-              f"{r.result['train_seconds'] + r.result.get('eval_seconds', 0):.0f} s", flush=True)
+        if r.id in restored:
+            print(f"[{finished}/{len(todo)}] {r.id}: model restored (trained again, same seed); its tables are "
+                  f"the shared ones", flush=True)
+        else:
+            print(f"[{finished}/{len(todo)}] {r.id}: {r.result['iterations']} iterations ({r.result['stop_reason']}), "
+                  f"{r.result['train_seconds'] + r.result.get('eval_seconds', 0):.0f} s", flush=True)
         if on_done:
             on_done(r)
 

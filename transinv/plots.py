@@ -102,7 +102,8 @@ def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.
         return _no_runs()
     stats = table.groupby([x, hue], sort=False)[value].agg(["mean", "std"]).reset_index()
     xs, hues = list(dict.fromkeys(stats[x])), list(dict.fromkeys(stats[hue]))
-    width_inches = 1.5 + max(0.9 * len(xs), 0.3 * len(xs) * len(hues))  # room for each x label and each bar
+    # room for each x label and each bar, but no wider than a page: a wider figure is shrunk, legend and all
+    width_inches = min(9.0, 1.5 + max(0.9 * len(xs), 0.22 * len(xs) * len(hues)))
     fig = ax.figure if ax is not None else plt.figure(figsize=(max(4.5, width_inches), 3.2))
     ax = ax or fig.add_subplot()
     width = 0.8 / len(hues)
@@ -114,7 +115,13 @@ def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.
         for i, level in enumerate(chance.reindex(xs)):
             ax.hlines(level, i - 0.45, i + 0.45, colors="black", linestyles=":", lw=1)
     ax.set(xticks=range(len(xs)), xticklabels=xs, ylabel=value)
-    ax.legend(fontsize=8, title=hue, title_fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    if table.groupby([x, hue], sort=False).size().max() == 1:
+        ax.set_title("one run per bar: no error bars", fontsize=8)
+    if len(hues) > 3:  # many: in rows below the axes, as wide as the figure
+        ax.legend(fontsize=8, title=hue, title_fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+                  ncol=min(len(hues), 4))
+    else:
+        ax.legend(fontsize=8, title=hue, title_fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
     return fig
 
@@ -129,7 +136,7 @@ def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None, vma
     ax = ax or fig.add_subplot()
     image = ax.imshow(matrix.to_numpy(), vmin=0, vmax=vmax, cmap="viridis")
     for (i, j), v in np.ndenumerate(matrix.to_numpy()):
-        ax.text(j, i, f"{v:.0f}" if vmax > 10 else f"{v:.2f}", ha="center", va="center",
+        ax.text(j, i, f"{round(v)}" if vmax > 10 else f"{v:.2f}", ha="center", va="center",  # never "-0"
                 color="white" if v < 0.6 * vmax else "black", fontsize=9)
     ax.set(xticks=range(matrix.shape[1]), xticklabels=matrix.columns, yticks=range(matrix.shape[0]),
            yticklabels=matrix.index, xlabel="fine-tuned on (1 location)", ylabel="pretrained on (translated)")
@@ -141,11 +148,14 @@ def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None)
     """Mean +- std (across classes) cosine similarity versus horizontal displacement (the paper's figure 3)."""
     fig = ax.figure if ax is not None else plt.figure(figsize=(4.5, 3))
     ax = ax or fig.add_subplot()
+    lowest = 1.0
     for name, part in table.groupby(hue, sort=False):
-        stats = part.groupby("dx")["cosine"].agg(["mean", "std"]).reset_index()
+        stats = part.groupby("dx")["cosine"].agg(["mean", "std"]).fillna(0).reset_index()
         ax.plot(stats["dx"], stats["mean"], label=name)
         ax.fill_between(stats["dx"], stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2)
-    ax.set(xlabel="displacement from the trained location (px)", ylabel="cosine similarity", ylim=(None, 1.02))
+        lowest = min(lowest, float((stats["mean"] - stats["std"]).min()))
+    ax.set(xlabel="displacement from the trained location (px)", ylabel="cosine similarity",
+           ylim=(lowest - 0.02, 1.02))  # every curve and its band in view
     ax.legend(fontsize=8)
     return fig
 
@@ -158,9 +168,12 @@ def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int =
         return _no_runs()
     rows, columns = -(-len(names) // columns), min(columns, len(names))
     fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3 * rows), sharey=True, squeeze=False)
+    bottoms = []
     for ax, name in zip(axes.flat, names):
         cosine_by_displacement(cosines[cosines[panel] == name], ax=ax)
+        bottoms.append(ax.get_ylim()[0])  # the panels share one y-axis: keep the lowest bottom of them all
         ax.set_title(f"pretrained on {name}" if panel == "pretrain" else f"{panel} {name}")
+    axes.flat[0].set_ylim(min(bottoms), 1.02)
     for ax in axes.flat[len(names):]:
         ax.axis("off")
     fig.tight_layout()

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import pickle
 import tempfile
 import time
 from contextlib import contextmanager
@@ -48,6 +49,19 @@ class RunConfig:
     model: str | None = None                  # None: the preset's model (or the parent run's)
     freeze_features: bool = False             # fine-tune the classifier layers only
     seed: int = 0
+
+    def __post_init__(self):  # bad values fail here, before anything is written
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"unknown placement {self.placement!r}; choose one of {', '.join(PLACEMENTS)}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, but got {self.seed!r}")
+        if self.classes is not None:
+            if len(self.classes) == 0:
+                raise ValueError("classes=() selects no class: give the class indices to train on, or None for all")
+            if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in self.classes):
+                raise ValueError(f"classes must be non-negative integer indices, but got {self.classes!r}")
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -133,9 +147,17 @@ class Run:
         return table
 
 
+def _read_checkpoint(path: Path, map_location="cpu") -> dict:
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:  # truncated: zip reader, unpickler
+        raise ValueError(f"the checkpoint {path} is damaged ({type(error).__name__}: {error}). Delete it: the run "
+                         f"then trains from the start (its tables, if finished, are kept)") from error
+
+
 def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> Classifier:
     """The model saved in a run's checkpoint file."""
-    checkpoint = torch.load(path, map_location=device, weights_only=False)
+    checkpoint = _read_checkpoint(path, map_location=device)
     config = checkpoint["config"]
     model = create_model(config["model"], num_classes=config["num_classes"], canvas_size=config["canvas_size"])
     model.load_state_dict(checkpoint["model"])
@@ -154,12 +176,6 @@ def finished_runs(results_root: str | Path) -> list[Run]:
 def _resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
     """The full configuration that identifies a run (every setting that changes its numbers), and its preset
     on the run's own canvas. Needs no dataset on disk: class counts come from :func:`n_classes`."""
-    if config.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
-    if config.placement not in PLACEMENTS:
-        raise ValueError(f"unknown placement {config.placement!r}; choose one of {', '.join(PLACEMENTS)}")
-    if not isinstance(config.seed, int) or config.seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, but got {config.seed!r}")
     preset = get_preset(config.preset)
     model, canvas_size, parent = config.model or preset.model, preset.canvas_size, None
     if config.init == "imagenet":
@@ -240,7 +256,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
         bank = ItemBank.build(items.train_images, items.train_labels, this.preset.item_size, device)
         model = _initial_model(this, bank, results_root, device)
         ckpt_path = this.path / "ckpt.pt"
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.is_file() else {}
+        state = _read_checkpoint(ckpt_path) if ckpt_path.is_file() else {}
         if state:  # an interrupted run: pick up where it stopped
             model.load_state_dict(state["model"])
         if "reason" not in state:  # else trained already, and the evaluation was interrupted

@@ -8,7 +8,8 @@ import pandas as pd
 from .evaluate import accuracy_at_and_away, accuracy_in_own_areas, normalized_accuracy
 from .runs import Run
 
-__all__ = ["SUMMARY_COLUMNS", "own_accuracy", "summarize", "compute_by_kind", "pooled_grids"]
+__all__ = ["SUMMARY_COLUMNS", "own_accuracy", "summarize", "compute_by_kind", "pooled_grids", "rounded", "mean_std",
+           "runs_table"]
 
 SUMMARY_COLUMNS = ["run", "dataset", "placement", "pretrain", "pretrain_placement", "model", "seed", "n_classes",
                    "own_accuracy", "pretrain_own_accuracy", "accuracy", "at_trained", "away", "normalized",
@@ -85,3 +86,32 @@ def pooled_grids(runs: Sequence[Run], table: pd.DataFrame, keys: tuple[str, str]
     for r, key in zip(runs, table[list(keys)].itertuples(index=False)):
         grids.setdefault(tuple(key), []).append(r.grid)
     return {key: pd.concat(parts) for key, parts in grids.items()}
+
+
+def rounded(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Numbers rounded for display, without "-0.00" (a value just below zero rounds to 0)."""
+    shown = table.copy()
+    for column in table.select_dtypes("number").columns:  # names may be tuples (pivot tables)
+        shown[column] = table[column].round(digits) + 0.0
+    return shown
+
+
+def mean_std(table: pd.DataFrame, by: str, values: list[str], digits: int = 2) -> pd.DataFrame:
+    """Mean ± std of ``values`` over the runs of each ``by`` group, as text; "(1 run)" where a group has one
+    run and so no spread."""
+    grouped = table.groupby(by, sort=False)[values]
+    means, stds, counts = grouped.mean() + 0.0, grouped.std(), grouped.size()
+
+    def cell(mean: float, std: float, n: int) -> str:
+        return f"{mean:.{digits}f} (1 run)" if n == 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+    return pd.DataFrame({v: [cell(m, s, n) for m, s, n in zip(means[v], stds[v], counts)] for v in values},
+                        index=means.index).assign(runs=counts.to_numpy())
+
+
+def runs_table(table: pd.DataFrame):
+    """The runs of a :func:`summarize` table for a page: what each trained on, why it stopped, whether it learned,
+    its accuracy and time, with run ids in full (a pandas table would cut them at 50 characters)."""
+    columns = ["run", "dataset", "placement", "pretrain", "iterations", "stop_reason", "own_accuracy", "accuracy",
+               "seconds"]
+    return rounded(table[columns]).style.hide(axis="index").format(precision=2)

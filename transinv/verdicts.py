@@ -45,6 +45,11 @@ def learned(table: pd.DataFrame) -> pd.Series:
     return (table["own_accuracy"] >= LEARNED) & (parent.isna() | (parent >= LEARNED))
 
 
+def _whole(value: float) -> str:
+    """A normalized accuracy in whole points: never "-0", and "n/a" where nothing was measured (NaN)."""
+    return "n/a" if value != value else str(round(value))
+
+
 def _verdict(all_hold: bool, some_hold: bool) -> str:
     return "reproduced" if all_hold else "partly" if some_hold else "not reproduced"
 
@@ -63,7 +68,7 @@ def _claim1(vanilla: pd.DataFrame) -> tuple[str, str]:
         return _untestable(0, len(vanilla), "vanilla networks")
     per_dataset = evidence.groupby(["model", "dataset"], sort=False)["away_normalized"].mean()
     near = per_dataset < NEAR_CHANCE
-    text = "; ".join(f"{m}: " + ", ".join(f"{d} {v:.0f}" for (_, d), v in part.items())
+    text = "; ".join(f"{m}: " + ", ".join(f"{d} {_whole(v)}" for (_, d), v in part.items())
                      for m, part in per_dataset.groupby(level="model", sort=False))
     return (f"vanilla, normalized accuracy away from the trained location: {text}"
             f"{_count(len(evidence), len(vanilla), 'vanilla networks')}"), _verdict(near.all(), near.mean() >= 0.5)
@@ -78,7 +83,7 @@ def _claim2(exp1: pd.DataFrame) -> tuple[str, str]:
     vanilla = evidence[evidence["pretrain"] == "vanilla"].groupby("dataset", sort=False)["away_normalized"].mean()
     vanilla = vanilla.reindex(pretrained.index)
     invariant = pretrained >= INVARIANT
-    text = ", ".join(f"{d} {v:.0f} (vanilla {vanilla[d]:.0f})" for d, v in pretrained.items())
+    text = ", ".join(f"{d} {_whole(v)} (vanilla {_whole(vanilla[d])})" for d, v in pretrained.items())
     k = int(learned(imagenet).sum()) + int(learned(comparison).sum())
     return (f"ImageNet-pretrained, normalized accuracy away: {text}{_count(k, len(exp1), 'networks')}"), \
         _verdict(invariant.all(), invariant.any() or (pretrained - vanilla).mean() > NEAR_CHANCE)
@@ -92,8 +97,8 @@ def _claim3(exp2: pd.DataFrame) -> tuple[str, str]:
     pairs = evidence.groupby(["pretrain", "dataset"])["away_normalized"].mean()
     share = (pairs >= INVARIANT).mean()
     return (f"{(pairs >= INVARIANT).sum()} of {len(pairs)} pretraining / fine-tuning pairs invariant "
-            f"(normalized accuracy away ≥ {INVARIANT}); median {pairs.median():.0f}, range {pairs.min():.0f}"
-            f" to {pairs.max():.0f}{_count(len(evidence), len(transfer), 'pairs of networks')}"), \
+            f"(normalized accuracy away ≥ {INVARIANT}); median {_whole(pairs.median())}, range {_whole(pairs.min())}"
+            f" to {_whole(pairs.max())}{_count(len(evidence), len(transfer), 'pairs of networks')}"), \
         _verdict(share >= 0.75, share >= 0.25)
 
 
@@ -135,9 +140,9 @@ def _claim5(exp3: pd.DataFrame, exp3_pretraining: pd.DataFrame) -> tuple[str, st
     vanilla = exp3[learned(exp3) & (exp3["pretrain"] == "vanilla")]["away_normalized"].mean()
     a = segregated < NEAR_CHANCE or segregated < translated / 2  # False where segregated is NaN (not learned)
     b = own["areas"] < own.get("translated", float("nan")) - NEAR_CHANCE
-    return (f"MNIST away, normalized: after segregated pretraining {segregated:.0f}, after translated "
-            f"{translated:.0f}, vanilla {vanilla:.0f}; EMNIST18 over the canvas, normalized: segregated "
-            f"{own['areas']:.0f}, translated {own.get('translated', float('nan')):.0f}{_count(k, n, 'networks')}"), \
+    return (f"MNIST away, normalized: after segregated pretraining {_whole(segregated)}, after translated "
+            f"{_whole(translated)}, vanilla {_whole(vanilla)}; EMNIST18 over the canvas, normalized: segregated "
+            f"{_whole(own['areas'])}, translated {_whole(own.get('translated', float('nan')))}{_count(k, n, 'networks')}"), \
         _verdict(a and b, a or b)
 
 

@@ -1,0 +1,176 @@
+"""One repetition of the whole protocol (experiments 1-3, one seed), side by side, within a time budget.
+
+Every run of the repetition is scheduled as soon as it can start: pretrainings and runs from scratch
+first (longest first), and each fine-tuning as soon as its pretraining has finished, never in waves.
+Near the end of the budget no new run starts; at the budget the runs still training are stopped: they
+resume from their last checkpoint at the next call, and every finished run is kept. ``pack`` puts the
+finished runs' tables (no checkpoints) and a record of the call into one archive, ``unpack`` brings
+them into a results folder::
+
+    python -m transinv.protocol run --preset paper --seed 0 --budget 480 --pack $OUT/tables.tar.gz
+    python -m transinv.protocol unpack tables.tar.gz --results results
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import multiprocessing as mp
+import tarfile
+import time
+from pathlib import Path
+
+import torch
+
+from . import experiments as ex
+from .parallel import default_workers
+from .presets import get_preset
+from .provenance import git
+from .runs import Run, RunConfig, find_run, finished_runs, run
+from .train import resolve_device
+
+__all__ = ["first_runs", "protocol_size", "run_protocol", "pack", "unpack", "main"]
+
+# Lower first: pretrainings (the longest, and the fine-tunings wait for them), their fine-tunings,
+# experiment 3's before experiment 2's, then the runs at one location from scratch, experiment 1 last.
+PRETRAIN, FINETUNE_EXP3, FINETUNE_EXP2, VANILLA, IMAGENET, VANILLA_IMAGENET_MODEL = range(6)
+STOP_MARGIN = 0.1   # no new run starts in the last tenth of the budget
+POLL_SECONDS = 0.5  # how often finished runs are looked for
+
+
+def first_runs(preset: str, seed: int) -> list[tuple[int, RunConfig]]:
+    """(priority, config) of the runs that need no other run: pretrainings, runs at one location from scratch,
+    experiment 1. The fine-tunings follow from the pretrainings (:func:`_finetunings`)."""
+    datasets = list(ex.PAPER_DATASETS)
+    exp1 = ex.exp1_configs(datasets, preset, 1, seed)
+    return ([(PRETRAIN, c) for c in ex.exp3_configs(preset, 1, seed) + ex.pretrain_configs(datasets, preset, 1, seed)]
+            + [(VANILLA, c) for c in ex.pretrain_configs(datasets, preset, 1, seed, "one_location")]
+            + [(IMAGENET, c) for c in exp1 if c.init == "imagenet"]
+            + [(VANILLA_IMAGENET_MODEL, c) for c in exp1 if c.init == "vanilla"])
+
+
+def _finetune_datasets(pretraining_dataset: str) -> list[str]:
+    return ["mnist"] if pretraining_dataset == "emnist18" else list(ex.PAPER_DATASETS)  # experiment 3: MNIST only
+
+
+def _finetunings(pretrained: Run, preset: str) -> list[tuple[int, RunConfig]]:
+    priority = FINETUNE_EXP3 if pretrained.config["dataset"] == "emnist18" else FINETUNE_EXP2
+    targets = _finetune_datasets(pretrained.config["dataset"])
+    return [(priority, c) for c in ex.finetune_configs([pretrained], targets, preset)]
+
+
+def protocol_size(preset: str, seed: int) -> int:
+    """Runs in one repetition: those of :func:`first_runs`, and each pretraining's fine-tunings."""
+    first = [c for _, c in first_runs(preset, seed)]
+    return len(first) + sum(len(_finetune_datasets(c.dataset)) for c in first if c.placement != "one_location")
+
+
+def _train(config: RunConfig, results_root: str, device: str) -> str:
+    return str(run(config, results_root, device=device, progress=False).path)
+
+
+def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *, budget_seconds: float | None = None,
+                 workers: int | None = None, device: str = "auto") -> dict:
+    """Train every run of one repetition that is not finished yet, ``workers`` at a time; stop at
+    ``budget_seconds``. Returns a record: runs finished (and how many of them now), runs left, wall time."""
+    root = ex.results_dir(results_root, preset)
+    workers = workers or default_workers(device)
+    start, trained, running = time.perf_counter(), 0, {}
+    queue = first_runs(preset, seed)
+    with mp.get_context("spawn").Pool(workers) as pool:  # leaving it terminates the workers still training
+        while queue or running:
+            elapsed = time.perf_counter() - start
+            if budget_seconds is not None and elapsed >= budget_seconds:
+                break  # at the budget: the runs still training resume from their last checkpoint next time
+            if budget_seconds is None or elapsed < budget_seconds * (1 - STOP_MARGIN):
+                queue.sort(key=lambda item: item[0])
+                while queue and len(running) < workers:
+                    _, config = queue.pop(0)
+                    found = find_run(config, root, device=device)
+                    if found.finished:  # trained before: its fine-tunings can start at once
+                        queue += _finetunings(found, preset) if config.placement != "one_location" else []
+                        continue
+                    running[pool.apply_async(_train, (config, str(root), device))] = config
+            if not running:
+                break  # no new run may start so near the budget: what is left waits for the next call
+            done = [result for result in running if result.ready()]
+            if not done:
+                time.sleep(POLL_SECONDS)
+            for result in done:
+                config = running.pop(result)
+                finished = Run(Path(result.get()))  # a failed run raises here, with its own error
+                trained += 1
+                print(f"[{time.perf_counter() - start:6.0f} s] {finished.id}: {finished.result['iterations']} "
+                      f"iterations ({finished.result['stop_reason']})", flush=True)
+                if config.placement != "one_location":
+                    queue += _finetunings(finished, preset)
+    runs = [r for r in finished_runs(root) if r.config["seed"] == seed]
+    left = protocol_size(preset, seed) - len(runs)
+    return {"preset": get_preset(preset).name, "seed": seed, "wall_seconds": round(time.perf_counter() - start, 1),
+            "budget_seconds": budget_seconds, "workers": workers, "device": str(resolve_device(device)),
+            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "finished_runs": len(runs), "trained_now": trained, "left_unfinished": left,
+            "complete": left == 0,
+            "train_images": sum(r.result["iterations"] * r.preset.batch_size for r in runs),
+            "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+            "commit": git("rev-parse", "HEAD")}
+
+
+def pack(results_root: str | Path, preset: str, record: dict, archive: str | Path) -> Path:
+    """One .tar.gz of the finished runs of the record's seed (every file but checkpoints) and the record."""
+    root = ex.results_dir(results_root, preset)
+    archive = Path(archive)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        for r in finished_runs(root):
+            if r.config["seed"] == record["seed"]:
+                for f in sorted(r.path.iterdir()):
+                    if f.is_file() and f.name != "ckpt.pt":
+                        tar.add(f, arcname=f"{root.name}/{r.id}/{f.name}")
+        record_file = archive.with_suffix("").with_suffix(".json")
+        record_file.write_text(json.dumps(record, indent=2) + "\n")
+        tar.add(record_file, arcname=f"{root.name}/repetitions/seed-{record['seed']}.json")
+    return archive
+
+
+def unpack(archive: str | Path, results_root: str | Path = "results") -> list[str]:
+    """Bring an archive made by :func:`pack` into ``results_root``: its runs, and its record as
+    ``<preset>/repetitions/seed-<seed>.json``. Returns the names of the files written."""
+    root = Path(results_root).expanduser()
+    with tarfile.open(archive, "r:gz") as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+        bad = [m.name for m in members if m.name.startswith("/") or ".." in Path(m.name).parts]
+        if bad:
+            raise ValueError(f"{archive} holds paths outside a results folder ({bad[0]}): not a pack() archive")
+        tar.extractall(root, members=members, filter="data")
+    return [m.name for m in members]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    go = commands.add_parser("run", help="train one repetition (resuming), within a budget")
+    go.add_argument("--preset", default="paper")
+    go.add_argument("--seed", type=int, default=0)
+    go.add_argument("--results", default="results")
+    go.add_argument("--budget", type=float, default=None, help="seconds; default: no limit")
+    go.add_argument("--workers", type=int, default=None)
+    go.add_argument("--device", default="auto")
+    go.add_argument("--pack", default=None, metavar="ARCHIVE", help="also pack the finished runs' tables here")
+    back = commands.add_parser("unpack", help="bring a packed repetition into a results folder")
+    back.add_argument("archive")
+    back.add_argument("--results", default="results")
+    args = parser.parse_args(argv)
+    if args.command == "unpack":
+        names = unpack(args.archive, args.results)
+        print(f"{len(names)} files into {args.results}")
+        return
+    record = run_protocol(args.preset, args.seed, args.results, budget_seconds=args.budget, workers=args.workers,
+                          device=args.device)
+    print(json.dumps(record, indent=2), flush=True)
+    if args.pack:
+        print(f"packed into {pack(args.results, args.preset, record, args.pack)}")
+
+
+if __name__ == "__main__":
+    main()
