@@ -58,7 +58,8 @@ def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], prese
     the pretrained one and the fine-tuned one: one row per (pretrain, finetune, condition, class, x).
 
     ``own_accuracy`` says whether the network learned its own training task (:func:`transinv.tables.own_accuracy`;
-    NaN for the vanilla network, which is trained on nothing)."""
+    NaN for the vanilla network, which is trained on nothing), ``pretrain_own_accuracy`` whether its pair's
+    pretraining did."""
     by_id = {p.id: p for p in pretrained}
     vanilla: dict[tuple[str, int], pd.DataFrame] = {}  # one vanilla network per dataset and seed, whatever the parent
     parts = []
@@ -69,9 +70,11 @@ def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], prese
         for condition, network in (("vanilla", None), ("pretrained", parent), ("fine-tuned", f)):
             table = vanilla[dataset, seed] if network is None else run_cosines(network, dataset)
             parts.append(table.assign(pretrain=parent.config["dataset"], finetune=dataset, condition=condition,
-                                      seed=seed, own_accuracy=own_accuracy(network) if network else float("nan")))
+                                      seed=seed, own_accuracy=own_accuracy(network) if network else float("nan"),
+                                      pretrain_own_accuracy=own_accuracy(parent)))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["label", "class", "x", "dx", "cosine", "pretrain", "finetune", "condition", "seed", "own_accuracy"])
+        columns=["label", "class", "x", "dx", "cosine", "pretrain", "finetune", "condition", "seed", "own_accuracy",
+                 "pretrain_own_accuracy"])
 
 
 def mean_cosine_away(cosines: pd.DataFrame) -> pd.DataFrame:

@@ -149,10 +149,13 @@ def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None)
     fig = ax.figure if ax is not None else plt.figure(figsize=(4.5, 3))
     ax = ax or fig.add_subplot()
     lowest = 1.0
+    colours = {"vanilla": "tab:blue", "pretrained": "tab:orange", "fine-tuned": "tab:green"}  # one per condition
     for name, part in table.groupby(hue, sort=False):
         stats = part.groupby("dx")["cosine"].agg(["mean", "std"]).fillna(0).reset_index()
-        ax.plot(stats["dx"], stats["mean"], label=name)
-        ax.fill_between(stats["dx"], stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2)
+        colour = colours.get(name) if hue == "condition" else None
+        ax.plot(stats["dx"], stats["mean"], label=name, color=colour)
+        ax.fill_between(stats["dx"], stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2,
+                        color=colour)
         lowest = min(lowest, float((stats["mean"] - stats["std"]).min()))
     ax.set(xlabel="displacement from the trained location (px)", ylabel="cosine similarity",
            ylim=(lowest - 0.02, 1.02))  # every curve and its band in view

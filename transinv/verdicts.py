@@ -55,7 +55,7 @@ def _verdict(all_hold: bool, some_hold: bool) -> str:
 
 
 def _count(k: int, n: int, what: str) -> str:
-    return f" ({k} of {n} {what} learned their task; the others are left out)" if k < n else ""
+    return f" ({k} of {n} {what} are evidence; the others, or their pretraining, did not learn)" if k < n else ""
 
 
 def _untestable(k: int, n: int, what: str) -> tuple[str, str]:
@@ -102,6 +102,14 @@ def _claim3(exp2: pd.DataFrame) -> tuple[str, str]:
         _verdict(share >= 0.75, share >= 0.25)
 
 
+def _cosine_evidence(cosines: pd.DataFrame) -> pd.Series:
+    """Rows of a cosine table that are evidence: vanilla networks; pretrained ones that learned; fine-tuned ones
+    that learned, from a pretraining that learned."""
+    own, parent = cosines["own_accuracy"] >= LEARNED, cosines["pretrain_own_accuracy"] >= LEARNED
+    condition = cosines["condition"]
+    return (condition == "vanilla") | ((condition == "pretrained") & own) | ((condition == "fine-tuned") & own & parent)
+
+
 def _cosine_networks(cosines: pd.DataFrame) -> pd.DataFrame:
     """One row per trained network in a cosine table: each pretrained network (it appears once per fine-tuning
     dataset) and each fine-tuned one."""
@@ -112,8 +120,8 @@ def _cosine_networks(cosines: pd.DataFrame) -> pd.DataFrame:
 
 def _claim4(cosines: pd.DataFrame) -> tuple[str, str]:
     networks = _cosine_networks(cosines)
-    kept = cosines[(cosines["condition"] == "vanilla") | (cosines["own_accuracy"] >= LEARNED)]
-    k = int((networks["own_accuracy"] >= LEARNED).sum())
+    kept = cosines[_cosine_evidence(cosines)]
+    k = int(_cosine_evidence(networks).sum())
     by_pair = mean_cosine_away(kept).set_index(["pretrain", "finetune", "condition"])["cosine"].unstack("condition")
     if "pretrained" not in by_pair or by_pair["pretrained"].isna().all():
         return _untestable(k, len(networks), "pretrained and fine-tuned networks")
@@ -175,17 +183,19 @@ def learning_note(table: pd.DataFrame) -> str:
 def learned_cosines(cosines: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The rows of :func:`transinv.analysis.cosine_conditions`'s table for networks that learned their own task
     (vanilla networks always stay), and a Markdown note counting the networks left out."""
-    kept = cosines[(cosines["condition"] == "vanilla") | (cosines["own_accuracy"] >= LEARNED)]
+    kept = cosines[_cosine_evidence(cosines)]
+    kept = kept.assign(pretrain=kept["pretrain"].where(kept["pretrain_own_accuracy"] >= LEARNED,
+                                                       kept["pretrain"] + " (not learned)"))
     networks = _cosine_networks(cosines)
-    left_out = networks[~(networks["own_accuracy"] >= LEARNED)]
+    left_out = networks[~_cosine_evidence(networks)]
     if networks.empty:
         return kept, "No finished runs to show yet."
     if left_out.empty:
         return kept, f"All {len(networks)} pretrained and fine-tuned networks learned their own task (≥ {LEARNED})."
     listed = ", ".join(f"{r.condition} {r.pretrain}" + (f" → {r.finetune}" if r.condition == "fine-tuned" else "")
                        + f" ({r.own_accuracy:.2f})" for r in left_out.itertuples())
-    return kept, (f"**{len(left_out)} of {len(networks)} networks did not learn** their own task (accuracy on it "
-                  f"below {LEARNED}) and are left out of the curves: {listed}.")
+    return kept, (f"**{len(left_out)} of {len(networks)} networks are left out of the curves**: they did not learn "
+                  f"their own task, or their pretraining did not (accuracy on it below {LEARNED}): {listed}.")
 
 
 def mark_unlearned_pretraining(table: pd.DataFrame) -> pd.DataFrame:
