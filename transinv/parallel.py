@@ -50,7 +50,8 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", 
     todo = [i for i, r in enumerate(located) if not r.ready(need_model)]
     if not train:
         if todo:
-            print(f"{len(configs) - len(todo)} of {len(configs)} runs are finished; the other {len(todo)} are left "
+            ready = "finished, with their model here" if need_model else "finished"
+            print(f"{len(configs) - len(todo)} of {len(configs)} runs are {ready}; the other {len(todo)} are left "
                   f"out (train=False), e.g. {located[todo[0]].id}", flush=True)
         missing = set(todo)
         return [Run(r.path) for i, r in enumerate(located) if i not in missing]
