@@ -7,6 +7,7 @@ by role. The ``*_configs`` functions only list the runs.
 from __future__ import annotations
 
 import socket
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
@@ -72,6 +73,7 @@ def imagenet_model(preset: str | Preset) -> str:
     return model
 
 
+@lru_cache(maxsize=1)  # asked once per process, not by every call that lists experiment 1's runs
 def _online() -> bool:
     try:
         socket.create_connection(("download.pytorch.org", 443), timeout=3).close()

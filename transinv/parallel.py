@@ -11,7 +11,7 @@ import multiprocessing as mp
 import os
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 
@@ -26,21 +26,20 @@ def default_workers(device: str | torch.device = "auto") -> int:
     return 6 if resolve_device(device).type == "cuda" else max(1, min(8, os.cpu_count() or 1))
 
 
-def _run_in_worker(job: tuple) -> tuple[int, str]:
-    index, config, results_root, kwargs = job
-    return index, str(run(config, results_root, **{**kwargs, "progress": False}).path)
+def _run_in_worker(job: tuple) -> str:
+    config, results_root, kwargs = job
+    return str(run(config, results_root, **kwargs, progress=False).path)
 
 
 def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", *, device: str = "auto",
-            need_model: bool = False, workers: int | None = None, train: bool = True,
-            on_done: Callable[[Run], None] | None = None) -> list[Run]:
+            need_model: bool = False, workers: int | None = None, train: bool = True) -> list[Run]:
     """Run every config (see :func:`transinv.run`; finished runs are reused), ``workers`` at a time
     (default: :func:`default_workers`), printing one line per trained run; the runs, in order.
     ``train=False`` trains nothing: the runs already finished (with their models if ``need_model``), in order.
 
-    ``on_done(run)`` is also called as each run finishes. Fine-tunings need their parent finished:
-    run pretrainings first, then their fine-tunings. On the CPU each run computes on one thread
-    (see :func:`transinv.run`), so one worker per core. Interrupting stops every worker; their runs resume from their last checkpoint next time.
+    Fine-tunings need their parent finished: run pretrainings first, then their fine-tunings (or use
+    :mod:`transinv.protocol`). On the CPU each run computes on one thread (see :func:`transinv.run`), so
+    one worker per core. Interrupting stops every worker; their runs resume from their last checkpoint.
     """
     workers = default_workers(device) if workers is None else workers
     if not isinstance(workers, int) or workers < 1:
@@ -68,8 +67,6 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", 
         else:
             print(f"[{finished}/{len(todo)}] {r.id}: {r.result['iterations']} iterations ({r.result['stop_reason']}), "
                   f"{r.result['train_seconds'] + r.result.get('eval_seconds', 0):.0f} s", flush=True)
-        if on_done:
-            on_done(r)
 
     kwargs = {"device": device, "need_model": need_model}
     if workers == 1 or len(todo) <= 1:
@@ -77,9 +74,9 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", 
             report(run(configs[i], results_root, **kwargs, progress=False))
     else:
         processes = min(workers, len(todo))
-        jobs = [(i, configs[i], str(results_root), kwargs) for i in todo]
+        jobs = [(configs[i], str(results_root), kwargs) for i in todo]
         with mp.get_context("spawn").Pool(processes) as pool:  # leaving it terminates the workers
-            for i, path in pool.imap_unordered(_run_in_worker, jobs):
+            for path in pool.imap_unordered(_run_in_worker, jobs):
                 report(Run(Path(path)))
     print(f"{len(configs)} runs: {len(configs) - len(todo)} reused, {len(todo)} trained "
           f"in {(time.perf_counter() - start) / 60:.1f} min", flush=True)

@@ -184,8 +184,7 @@ def learned_cosines(cosines: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The rows of :func:`transinv.analysis.cosine_conditions`'s table for networks that learned their own task
     (vanilla networks always stay), and a Markdown note counting the networks left out."""
     kept = cosines[_cosine_evidence(cosines)]
-    kept = kept.assign(pretrain=kept["pretrain"].where(kept["pretrain_own_accuracy"] >= LEARNED,
-                                                       kept["pretrain"] + " (not learned)"))
+    kept = mark_unlearned_pretraining(kept)
     networks = _cosine_networks(cosines)
     left_out = networks[~_cosine_evidence(networks)]
     if networks.empty:
@@ -199,7 +198,7 @@ def learned_cosines(cosines: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 
 def mark_unlearned_pretraining(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a :func:`transinv.tables.summarize` table whose ``pretrain`` labels say "(not learned)"
+    """A copy of a :func:`transinv.tables.summarize` (or cosine) table whose ``pretrain`` labels say "(not learned)"
     where the pretraining did not learn its own task: for figures, which keep those rows, marked."""
-    failed = table["pretrain_own_accuracy"] < LEARNED
+    failed = table["pretrain_own_accuracy"] < LEARNED  # NaN (no pretraining) is not marked
     return table.assign(pretrain=table["pretrain"].where(~failed, table["pretrain"] + " (not learned)"))
