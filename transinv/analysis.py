@@ -2,6 +2,7 @@
 of an item changes when the item moves, for vanilla, pretrained and fine-tuned networks."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
@@ -15,7 +16,10 @@ from .runs import Run
 from .stimuli import place, resize_items
 from .tables import own_accuracy
 
-__all__ = ["cosine_similarity", "vanilla_cosines", "run_cosines", "cosine_conditions", "mean_cosine_away"]
+__all__ = ["cosine_similarity", "vanilla_cosines", "save_vanilla_cosines", "run_cosines", "cosine_conditions",
+           "mean_cosine_away"]
+
+VANILLA_FOLDER = "vanilla-cosines"  # in a preset's results folder: the vanilla networks' tables, when kept
 
 
 @torch.no_grad()
@@ -40,17 +44,39 @@ def cosine_similarity(model: Classifier, items: ItemSet, preset: Preset, *, seed
     return pd.DataFrame(rows)
 
 
-def vanilla_cosines(dataset: str, preset: str | Preset, *, seed: int = 0) -> pd.DataFrame:
-    """:func:`cosine_similarity` of a vanilla network (the preset's model, random weights from ``seed``)."""
+def vanilla_cosines(dataset: str, preset: str | Preset, *, seed: int = 0, results_root: str | Path | None = None,
+                    device: str | torch.device = "cpu") -> pd.DataFrame:
+    """:func:`cosine_similarity` of a vanilla network (the preset's model, random weights from ``seed``).
+    Read from ``results_root`` when :func:`save_vanilla_cosines` kept it there (a VGG16 at 224 px takes
+    minutes on a CPU), else computed."""
+    kept = _vanilla_file(results_root, dataset, seed)
+    if kept is not None and kept.is_file():
+        return pd.read_csv(kept)
     items, preset = load_dataset(dataset), get_preset(preset)
     torch.manual_seed(seed)
-    model = create_model(preset.model, num_classes=items.n_classes, canvas_size=preset.canvas_size)
-    return cosine_similarity(model, items, preset)
+    model = create_model(preset.model, num_classes=items.n_classes, canvas_size=preset.canvas_size).to(device)
+    return cosine_similarity(model, items, preset, device=device)
 
 
-def run_cosines(r: Run, dataset: str) -> pd.DataFrame:
+def _vanilla_file(results_root: str | Path | None, dataset: str, seed: int) -> Path | None:
+    return None if results_root is None else Path(results_root) / VANILLA_FOLDER / f"cosine-{dataset}-seed{seed}.csv"
+
+
+def save_vanilla_cosines(dataset: str, preset: str | Preset, *, seed: int, results_root: str | Path,
+                         device: str | torch.device = "cpu") -> Path:
+    """Compute :func:`vanilla_cosines` and keep it in ``results_root`` (a preset's results folder)."""
+    path = _vanilla_file(results_root, dataset, seed)
+    if not path.is_file():
+        table = vanilla_cosines(dataset, preset, seed=seed, device=device)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(path, index=False)
+    return path
+
+
+def run_cosines(r: Run, dataset: str, device: str | torch.device = "cpu") -> pd.DataFrame:
     """:func:`cosine_similarity` of a trained run on ``dataset``'s items, kept in the run's directory."""
-    return r.analysis(f"cosine-{dataset}", lambda: cosine_similarity(r.load_model(), load_dataset(dataset), r.preset))
+    return r.analysis(f"cosine-{dataset}", lambda: cosine_similarity(r.load_model(device), load_dataset(dataset),
+                                                                      r.preset, device=device))
 
 
 def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], preset: str | Preset) -> pd.DataFrame:
@@ -61,12 +87,13 @@ def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], prese
     NaN for the vanilla network, which is trained on nothing), ``pretrain_own_accuracy`` whether its pair's
     pretraining did."""
     by_id = {p.id: p for p in pretrained}
+    root = finetuned[0].path.parent if finetuned else None
     vanilla: dict[tuple[str, int], pd.DataFrame] = {}  # one vanilla network per dataset and seed, whatever the parent
     parts = []
     for f in finetuned:
         parent, dataset, seed = by_id[f.config["init"]], f.config["dataset"], f.config["seed"]
         if (dataset, seed) not in vanilla:
-            vanilla[dataset, seed] = vanilla_cosines(dataset, preset, seed=seed)
+            vanilla[dataset, seed] = vanilla_cosines(dataset, preset, seed=seed, results_root=root)
         for condition, network in (("vanilla", None), ("pretrained", parent), ("fine-tuned", f)):
             table = vanilla[dataset, seed] if network is None else run_cosines(network, dataset)
             parts.append(table.assign(pretrain=parent.config["dataset"], finetune=dataset, condition=condition,

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from . import experiments as ex
+from .analysis import VANILLA_FOLDER, run_cosines, save_vanilla_cosines
 from .parallel import default_workers
 from .presets import get_preset
 from .provenance import git
@@ -65,19 +66,45 @@ def protocol_size(preset: str, seed: int) -> int:
     return len(first) + sum(len(_finetune_datasets(c.dataset)) for c in first if c.placement != "one_location")
 
 
-def _train(config: RunConfig, results_root: str, device: str) -> str:
-    return str(run(config, results_root, device=device, progress=False).path)
+def _cosine_datasets(r: Run) -> list[str]:
+    """The datasets on whose items the cosine analysis (of experiment 2's runs) reads this run: a pretraining
+    on each of its fine-tuning datasets, a fine-tuning on its own."""
+    config = r.config
+    if config["parent"] is None:
+        exp2_pretraining = config["placement"] == "translated" and config["dataset"] in ex.PAPER_DATASETS
+        return _finetune_datasets(config["dataset"]) if exp2_pretraining else []
+    parent = Run(r.path.parent / config["init"]).config
+    return [config["dataset"]] if parent["dataset"] in ex.PAPER_DATASETS and parent["placement"] == "translated" else []
+
+
+def _train(config: RunConfig, results_root: str, device: str, checkpoint_seconds: float) -> str:
+    """Train and evaluate one run, then compute its cosine tables while its model is at hand (a run's tables
+    travel without its model)."""
+    finished = run(config, results_root, device=device, progress=False, checkpoint_seconds=checkpoint_seconds)
+    for dataset in _cosine_datasets(finished):
+        run_cosines(finished, dataset, device=resolve_device(device))
+    return str(finished.path)
+
+
+def _vanilla(dataset: str, preset: str, seed: int, results_root: str, device: str) -> None:
+    save_vanilla_cosines(dataset, preset, seed=seed, results_root=results_root, device=resolve_device(device))
 
 
 def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *, budget_seconds: float | None = None,
-                 workers: int | None = None, device: str = "auto") -> dict:
+                 workers: int | None = None, device: str = "auto", checkpoint_seconds: float = 60.0) -> dict:
     """Train every run of one repetition that is not finished yet, ``workers`` at a time; stop at
-    ``budget_seconds``. Returns a record: runs finished (and how many of them now), runs left, wall time."""
+    ``budget_seconds``. Returns a record: runs finished (and how many of them now), runs left, wall time.
+
+    A run that fails is reported (its error and directory) and its fine-tunings are left out; the others go on.
+    ``checkpoint_seconds``: how often a run saves its training state (a VGG16 one is 1.6 GB); where the
+    checkpoints cannot outlive the call (a borrowed machine), a large value saves the time of writing them."""
     root = ex.results_dir(results_root, preset)
     workers = workers or default_workers(device)
-    start, trained, running = time.perf_counter(), 0, {}
+    start, trained, running, failed = time.perf_counter(), 0, {}, []
     queue = first_runs(preset, seed)
     with mp.get_context("spawn").Pool(workers) as pool:  # leaving it terminates the workers still training
+        for dataset in ex.PAPER_DATASETS:  # the vanilla networks' cosine tables, seconds each
+            running[pool.apply_async(_vanilla, (dataset, preset, seed, str(root), device))] = None
         while queue or running:
             elapsed = time.perf_counter() - start
             if budget_seconds is not None and elapsed >= budget_seconds:
@@ -90,7 +117,7 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                     if found.finished:  # trained before: its fine-tunings can start at once
                         queue += _finetunings(found, preset) if config.placement != "one_location" else []
                         continue
-                    running[pool.apply_async(_train, (config, str(root), device))] = config
+                    running[pool.apply_async(_train, (config, str(root), device, checkpoint_seconds))] = config
             if not running:
                 break  # no new run may start so near the budget: what is left waits for the next call
             done = [result for result in running if result.ready()]
@@ -98,7 +125,16 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                 time.sleep(POLL_SECONDS)
             for result in done:
                 config = running.pop(result)
-                finished = Run(Path(result.get()))  # a failed run raises here, with its own error
+                try:
+                    path = result.get()
+                except Exception as error:  # reported, and the others go on
+                    where = find_run(config, root, device=device).path if config else root / "vanilla-cosines"
+                    failed.append(f"{where}: {type(error).__name__}: {error}")
+                    print(f"[{time.perf_counter() - start:6.0f} s] FAILED {failed[-1]}", flush=True)
+                    continue
+                if config is None:
+                    continue  # a vanilla cosine table
+                finished = Run(Path(path))
                 trained += 1
                 print(f"[{time.perf_counter() - start:6.0f} s] {finished.id}: {finished.result['iterations']} "
                       f"iterations ({finished.result['stop_reason']})", flush=True)
@@ -110,14 +146,15 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
             "budget_seconds": budget_seconds, "workers": workers, "device": str(resolve_device(device)),
             "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
             "finished_runs": len(runs), "trained_now": trained, "left_unfinished": left,
-            "complete": left == 0,
+            "complete": left == 0, "failed": failed, "checkpoint_seconds": checkpoint_seconds,
             "train_images": sum(r.result["iterations"] * r.preset.batch_size for r in runs),
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
             "commit": git("rev-parse", "HEAD")}
 
 
 def pack(results_root: str | Path, preset: str, record: dict, archive: str | Path) -> Path:
-    """One .tar.gz of the finished runs of the record's seed (every file but checkpoints) and the record."""
+    """One .tar.gz of the finished runs of the record's seed (every file but checkpoints), the vanilla networks'
+    cosine tables and the record."""
     root = ex.results_dir(results_root, preset)
     archive = Path(archive)
     archive.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +164,8 @@ def pack(results_root: str | Path, preset: str, record: dict, archive: str | Pat
                 for f in sorted(r.path.iterdir()):
                     if f.is_file() and f.name != "ckpt.pt":
                         tar.add(f, arcname=f"{root.name}/{r.id}/{f.name}")
+        for f in sorted((root / VANILLA_FOLDER).glob(f"*-seed{record['seed']}.csv")):
+            tar.add(f, arcname=f"{root.name}/{VANILLA_FOLDER}/{f.name}")
         record_file = archive.with_suffix("").with_suffix(".json")
         record_file.write_text(json.dumps(record, indent=2) + "\n")
         tar.add(record_file, arcname=f"{root.name}/repetitions/seed-{record['seed']}.json")
@@ -156,7 +195,10 @@ def main(argv: list[str] | None = None) -> None:
     go.add_argument("--budget", type=float, default=None, help="seconds; default: no limit")
     go.add_argument("--workers", type=int, default=None)
     go.add_argument("--device", default="auto")
+    go.add_argument("--checkpoint-seconds", type=float, default=60.0,
+                    help="how often a run saves its training state (default 60; large: only the final model)")
     go.add_argument("--pack", default=None, metavar="ARCHIVE", help="also pack the finished runs' tables here")
+    go.add_argument("--commit", default=None, help="the commit to record (default: git's; a copy without .git)")
     back = commands.add_parser("unpack", help="bring a packed repetition into a results folder")
     back.add_argument("archive")
     back.add_argument("--results", default="results")
@@ -165,11 +207,16 @@ def main(argv: list[str] | None = None) -> None:
         names = unpack(args.archive, args.results)
         print(f"{len(names)} files into {args.results}")
         return
-    record = run_protocol(args.preset, args.seed, args.results, budget_seconds=args.budget, workers=args.workers,
-                          device=args.device)
-    print(json.dumps(record, indent=2), flush=True)
-    if args.pack:
-        print(f"packed into {pack(args.results, args.preset, record, args.pack)}")
+    record = {"preset": args.preset, "seed": args.seed, "complete": False, "error": "the call ended with an error"}
+    try:
+        record = run_protocol(args.preset, args.seed, args.results, budget_seconds=args.budget, workers=args.workers,
+                              device=args.device, checkpoint_seconds=args.checkpoint_seconds)
+        print(json.dumps(record, indent=2), flush=True)
+    finally:  # whatever happened, the finished runs travel
+        if args.commit:
+            record["commit"] = args.commit
+        if args.pack:
+            print(f"packed into {pack(args.results, args.preset, record, args.pack)}")
 
 
 if __name__ == "__main__":
