@@ -19,9 +19,18 @@ TRAIN ?= True
 TRANSINV_DATA ?= $(abspath $(wildcard ../shared/data))
 export TRANSINV_DATA
 
+# The book shows both presets: each experiment page at the paper preset, with the small preset (the laptop
+# version) below it. PRESET is the one that trains (TRAIN, REPETITIONS); the other shows its committed runs
+# (the paper's five repetitions, or one small one). Stimuli and Explore are at PRESET.
+BOOK_PRESETS := paper small
+$(if $(filter $(PRESET),$(BOOK_PRESETS)),,$(error PRESET must be one of: $(BOOK_PRESETS)))
+train_for = $(if $(filter $(1),$(PRESET)),$(TRAIN),False)
+repetitions_for = $(if $(filter $(1),$(PRESET)),$(REPETITIONS),$(if $(filter paper,$(1)),5,1))
 # In the order they run: cossim and explore reuse experiment 2's runs; summary reads every experiment.
-EXPERIMENTS := exp1 exp2 cossim exp3 explore summary
-EXECUTED := $(patsubst %,book/executed/%.ipynb,stimuli $(EXPERIMENTS))
+EXPERIMENTS := exp1 exp2 cossim exp3 summary
+PAGES := $(foreach p,$(BOOK_PRESETS),$(patsubst %,book/executed/$(p)/%.ipynb,$(EXPERIMENTS)))
+EXECUTED := book/executed/stimuli.ipynb $(patsubst %,book/executed/$(PRESET)/%.ipynb,$(EXPERIMENTS)) \
+	book/executed/explore.ipynb
 PROVENANCE := $(RESULTS)/$(PRESET)/provenance.json
 
 install: $(VENV)/.installed
@@ -33,17 +42,26 @@ $(VENV)/.installed: pyproject.toml
 test: install
 	$(BIN)/python -m pytest
 
-book: $(EXECUTED) book/executed/reproduce.ipynb install
+book: $(PAGES) $(EXECUTED) book/executed/reproduce.ipynb install
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
 COMMON = -p preset $(PRESET) -p results_root $(abspath $(RESULTS))
-book/executed/%.ipynb: PARAMETERS = $(COMMON) -p repetitions $(REPETITIONS) -p train $(TRAIN)
 book/executed/stimuli.ipynb: PARAMETERS = -p preset $(PRESET)
 book/executed/explore.ipynb: PARAMETERS = $(COMMON) -p train $(TRAIN)
 book/executed/reproduce.ipynb: PARAMETERS = $(COMMON)
-book/executed/cossim.ipynb book/executed/explore.ipynb: book/executed/exp2.ipynb
-book/executed/summary.ipynb: book/executed/exp1.ipynb book/executed/cossim.ipynb book/executed/exp3.ipynb
+book/executed/explore.ipynb: book/executed/$(PRESET)/exp2.ipynb
+define preset_pages
+book/executed/$(1)/%.ipynb: PARAMETERS = -p preset $(1) -p results_root $(abspath $(RESULTS)) \
+	-p repetitions $(call repetitions_for,$(1)) -p train $(call train_for,$(1))
+book/executed/$(1)/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install runs
+	@mkdir -p $$(@D)
+	$(BIN)/papermill $$< $$@ --cwd notebooks --log-output $$(PARAMETERS)
+	$(BIN)/python tools/hide_parameters.py $$@
+book/executed/$(1)/cossim.ipynb: book/executed/$(1)/exp2.ipynb
+book/executed/$(1)/summary.ipynb: $(patsubst %,book/executed/$(1)/%.ipynb,exp1 cossim exp3)
+endef
+$(foreach p,$(BOOK_PRESETS),$(eval $(call preset_pages,$(p))))
 book/executed/reproduce.ipynb: $(if $(filter True,$(TRAIN)),$(PROVENANCE))  # only a build that trains writes it
 
 # Every run of the book is trained first, side by side, each fine-tuning as soon as its pretraining is done

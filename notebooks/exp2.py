@@ -42,6 +42,11 @@ check_parameters()  # a misspelt -p name, or a value of the wrong type, stops he
 # %%
 from IPython.display import Markdown
 
+from transinv.protocol import repetitions_note
+
+Markdown(repetitions_note(preset, results_root, repetitions, seed))
+
+# %%
 from transinv import experiments as ex
 from transinv import plots, tables
 from transinv.verdicts import learning_note, mark_unlearned_pretraining

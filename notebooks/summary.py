@@ -54,10 +54,16 @@ from transinv.parameters import check_parameters
 check_parameters()  # a misspelt -p name, or a value of the wrong type, stops here with the known names
 
 # %%
+from IPython.display import Markdown
+
+from transinv.protocol import repetitions_note
+
+Markdown(repetitions_note(preset, results_root, repetitions, seed))
+
+# %%
 import json
 
 import pandas as pd
-from IPython.display import Markdown
 
 from transinv import analysis, tables
 from transinv import experiments as ex

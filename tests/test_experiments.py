@@ -160,3 +160,18 @@ def test_explorer_widgets(tiny_preset, tmp_path, monkeypatch):
     assert browser.children[0].label.startswith("mnist one location, seed 0")
     with pytest.raises(ValueError, match="no finished runs"):
         explorer.heatmap_browser([])
+
+
+def test_a_claim_with_no_finished_network_is_not_run_yet():
+    from transinv.verdicts import NOT_RUN
+    sets = ["mnist", "leek2"]
+    exp1 = summary_rows("vanilla", sets, 5).iloc[:0]  # a repetition under way: experiment 1 not trained yet
+    exp2 = pd.concat([summary_rows("mnist", sets, 90), summary_rows("vanilla", sets, 5)])
+    exp3 = pd.concat([summary_rows("emnist18 (areas)", ["mnist"], 5, pretrain_placement="areas"),
+                      summary_rows("vanilla", ["mnist"], 5)])
+    exp3_pretraining = pd.DataFrame({"placement": ["areas", "translated"], "normalized": [5, 90],
+                                     "own_accuracy": [0.9, 0.9]})
+    claims = claims_table(exp1, exp2, cosine_rows(0.9, 0.6), exp3, exp3_pretraining)
+    assert claims.loc[2, "verdict"] == NOT_RUN
+    assert claims.loc[2, "we measured"].startswith("no ImageNet-pretrained networks finished yet")
+    assert claims.loc[3, "verdict"] == "reproduced"

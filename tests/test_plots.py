@@ -55,3 +55,10 @@ def test_cosine_panels_show_every_curve_whole():
     fig = cosine_panels(pd.DataFrame(rows))
     lowest = min(r["cosine"] for r in rows)
     assert all(ax.get_ylim()[0] <= lowest for ax in fig.axes if ax.lines)  # the kmnist panel is not cut off
+
+
+def test_transfer_matrix_marks_pairs_not_run():
+    table = pd.DataFrame([{"pretrain": "mnist", "finetune": "mnist", "normalized": 90.0},
+                          {"pretrain": "kmnist", "finetune": "fmnist", "normalized": 40.0}])
+    texts = sorted(t.get_text() for t in transfer_matrix(table).axes[0].texts)
+    assert texts == ["40", "90", "not run", "not run"]

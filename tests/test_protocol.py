@@ -21,6 +21,11 @@ def test_a_budget_stops_it_and_the_next_call_finishes_it(tmp_path, capsys):
     archive = protocol.pack(tmp_path, "tiny", whole, tmp_path / "out" / "tables.tar.gz")
     names = protocol.unpack(archive, tmp_path / "elsewhere")
     assert not any(n.endswith("ckpt.pt") for n in names)
+    cosine_tables = [n for n in names if "/cosine-" in n]  # computed where the models were: they do not travel
+    assert len(cosine_tables) == 6 * 6 + 6 * 6 + 6  # exp. 2's pretrainings on each dataset, fine-tunings, vanilla
+    assert protocol.finished_in_repetition("tiny", 0, tmp_path / "elsewhere") == RUNS_PER_REPETITION
+    note = protocol.repetitions_note("tiny", tmp_path / "elsewhere", 2)
+    assert "1 of 2 repetitions complete" in note and "laptop version" in note
     assert len(finished_runs(tmp_path / "elsewhere" / "tiny")) == RUNS_PER_REPETITION
     record = json.loads((tmp_path / "elsewhere" / "tiny" / "repetitions" / "seed-0.json").read_text())
     assert record["complete"] and record["seed"] == 0

@@ -135,3 +135,11 @@ def test_a_damaged_checkpoint_names_the_file_and_the_fix(tiny_preset, tmp_path):
     checkpoint.write_bytes(checkpoint.read_bytes()[:1000])  # truncated
     with pytest.raises(ValueError, match=r"checkpoint .*ckpt.pt is damaged .* Delete it"):
         done.load_model()
+
+
+def test_reading_finds_a_run_finished_at_the_other_precision(tiny_preset, tmp_path):
+    """Paper-preset runs train on a GPU in bfloat16 (part of their id); the book reads them on a CPU."""
+    on_gpu = run(DIGITS, tmp_path, device="cpu", precision="bf16", progress=False)
+    assert runs.find_run(DIGITS, tmp_path, device="cpu").id != on_gpu.id
+    assert runs.find_finished(DIGITS, tmp_path, device="cpu").id == on_gpu.id
+    assert [r.id for r in run_all([DIGITS], tmp_path, device="cpu", train=False)] == [on_gpu.id]

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import torch
 
-from .runs import Run, RunConfig, find_run, run
+from .runs import Run, RunConfig, find_finished, find_run, run
 from .train import resolve_device
 
 __all__ = ["run_all", "default_workers"]
@@ -45,7 +45,8 @@ def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", 
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, but got {workers!r}")
     start = time.perf_counter()
-    located = [find_run(c, results_root, device=device) for c in configs]  # handles; valid once trained
+    locate = find_run if train else find_finished  # reading only: a run finished elsewhere at another precision too
+    located = [locate(c, results_root, device=device) for c in configs]  # handles; valid once trained
     todo = [i for i, r in enumerate(located) if not r.ready(need_model)]
     if not train:
         if todo:

@@ -136,6 +136,9 @@ def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None, vma
     ax = ax or fig.add_subplot()
     image = ax.imshow(matrix.to_numpy(), vmin=0, vmax=vmax, cmap="viridis")
     for (i, j), v in np.ndenumerate(matrix.to_numpy()):
+        if np.isnan(v):
+            ax.text(j, i, "not run", ha="center", va="center", fontsize=7, color="grey")
+            continue
         ax.text(j, i, f"{round(v)}" if vmax > 10 else f"{v:.2f}", ha="center", va="center",  # never "-0"
                 color="white" if v < 0.6 * vmax else "black", fontsize=9)
     ax.set(xticks=range(matrix.shape[1]), xticklabels=matrix.columns, yticks=range(matrix.shape[0]),

@@ -27,10 +27,10 @@ from .analysis import VANILLA_FOLDER, run_cosines, save_vanilla_cosines
 from .parallel import default_workers
 from .presets import get_preset
 from .provenance import git
-from .runs import Run, RunConfig, find_run, finished_runs, run
+from .runs import Run, RunConfig, find_finished, find_run, finished_runs, run
 from .train import resolve_device
 
-__all__ = ["first_runs", "protocol_size", "run_protocol", "pack", "unpack", "main"]
+__all__ = ["first_runs", "protocol_size", "finished_in_repetition", "repetitions_note", "run_protocol", "pack", "unpack", "main"]
 
 # Lower first: pretrainings (the longest, and the fine-tunings wait for them), their fine-tunings,
 # experiment 3's before experiment 2's, then the runs at one location from scratch, experiment 1 last.
@@ -64,6 +64,28 @@ def protocol_size(preset: str, seed: int) -> int:
     """Runs in one repetition: those of :func:`first_runs`, and each pretraining's fine-tunings."""
     first = [c for _, c in first_runs(preset, seed)]
     return len(first) + sum(len(_finetune_datasets(c.dataset)) for c in first if c.placement != "one_location")
+
+
+def finished_in_repetition(preset: str, seed: int, results_root: str | Path = "results") -> int:
+    """How many runs of one repetition are finished (found at either precision, see :func:`find_finished`)."""
+    root = ex.results_dir(results_root, preset)
+    done = [r for r in (find_finished(c, root) for _, c in first_runs(preset, seed)) if r.finished]
+    finetunings = [c for r in done if r.config["placement"] != "one_location" for _, c in _finetunings(r, preset)]
+    return len(done) + sum(find_finished(c, root).finished for c in finetunings)
+
+
+def repetitions_note(preset: str, results_root: str | Path, repetitions: int, seed: int = 0) -> str:
+    """A page's first words: which preset it shows, and how many of the protocol's runs it rests on."""
+    size = protocol_size(preset, seed)
+    counts = {s: finished_in_repetition(preset, s, results_root) for s in range(seed, seed + repetitions)}
+    complete = sum(n == size for n in counts.values())
+    partial = ", ".join(f"seed {s}: {n} of {size} runs" for s, n in counts.items() if 0 < n < size)
+    found = f"{complete} of {repetitions} repetitions complete" + (f" (begun: {partial})" if partial else "")
+    if preset == "paper":
+        return (f"**Paper preset**: VGG16 on the authors' 224-px canvas, {found}; the paper ran 5. "
+                + ("Runs not finished yet are left out: the numbers below are preliminary." if complete < 5 else ""))
+    return (f"**{preset.capitalize()} preset**, the laptop version (a 64-px canvas, trained on a CPU): {found}. "
+            f"The paper preset is the faithful scale.")
 
 
 def _cosine_datasets(r: Run) -> list[str]:

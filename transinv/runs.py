@@ -36,7 +36,7 @@ from .stimuli import PLACEMENTS, ItemBank, canvas_stats
 from .stopping import StoppingRule
 from .train import Speed, make_optimizer, recalibrate_batchnorm, resolve_device, train
 
-__all__ = ["RunConfig", "Run", "run", "find_run", "finished_runs", "load_checkpoint", "describe_run_id"]
+__all__ = ["RunConfig", "Run", "run", "find_run", "find_finished", "finished_runs", "load_checkpoint", "describe_run_id"]
 
 
 @dataclass(frozen=True)
@@ -222,6 +222,19 @@ def find_run(config: RunConfig, results_root: str | Path = "results", *, device:
              precision: str = "auto") -> Run:
     """The run directory that ``run(config, ...)`` would use, finished or not; nothing is trained."""
     return _locate(config, Path(results_root).expanduser(), Speed.for_device(resolve_device(device), precision))
+
+
+def find_finished(config: RunConfig, results_root: str | Path = "results", *,
+                  device: str | torch.device = "auto") -> Run:
+    """:func:`find_run` for ``device``; where that run is not finished, the same configuration finished at the
+    other precision if there is one (runs trained on a GPU in bfloat16, read on a CPU). Nothing is trained."""
+    here = find_run(config, results_root, device=device)
+    if not here.finished:
+        for precision in ("bf16", "float32"):
+            other = find_run(config, results_root, device=device, precision=precision)
+            if other.finished:
+                return other
+    return here
 
 
 # Running one: train (or resume), then evaluate.

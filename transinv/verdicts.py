@@ -16,7 +16,7 @@ import pandas as pd
 
 from .analysis import mean_cosine_away
 
-__all__ = ["LEARNED", "INVARIANT", "NEAR_CHANCE", "FORGETTING", "NOT_TESTABLE", "PAPER_CLAIMS", "learned",
+__all__ = ["LEARNED", "INVARIANT", "NEAR_CHANCE", "FORGETTING", "NOT_TESTABLE", "NOT_RUN", "PAPER_CLAIMS", "learned",
            "learning_note", "learned_cosines", "mark_unlearned_pretraining", "claims_table"]
 
 LEARNED = 0.75      # accuracy on its own training task from which a network counts as evidence
@@ -24,6 +24,7 @@ INVARIANT = 50      # normalized accuracy away from the trained location: invari
 NEAR_CHANCE = 20    # ... and not invariant below this
 FORGETTING = 0.1    # fine-tuning lowered the mean cosine similarity away from the trained location this much
 NOT_TESTABLE = "not testable at this preset"
+NOT_RUN = "not run yet"  # no network of the claim has finished training (a repetition under way)
 
 PAPER_CLAIMS = {  # what the paper reports, by claim (numbered as in the introduction)
     1: "A vanilla VGG16 trained at one location is at chance elsewhere on the canvas (figure 1C).",
@@ -59,6 +60,8 @@ def _count(k: int, n: int, what: str) -> str:
 
 
 def _untestable(k: int, n: int, what: str) -> tuple[str, str]:
+    if n == 0:
+        return f"no {what} finished yet: nothing to judge", NOT_RUN
     return f"{k} of {n} {what} learned their task: nothing to judge", f"{NOT_TESTABLE} ({k} of {n} learned)"
 
 
