@@ -108,10 +108,6 @@ def _train(config: RunConfig, results_root: str, device: str, checkpoint_seconds
     return str(finished.path)
 
 
-def _vanilla(dataset: str, preset: str, seed: int, results_root: str, device: str) -> None:
-    save_vanilla_cosines(dataset, preset, seed=seed, results_root=results_root, device=resolve_device(device))
-
-
 def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *, budget_seconds: float | None = None,
                  workers: int | None = None, device: str = "auto", checkpoint_seconds: float = 60.0) -> dict:
     """Train every run of one repetition that is not finished yet, ``workers`` at a time; stop at
@@ -124,9 +120,8 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
     workers = workers or default_workers(device)
     start, trained, running, failed = time.perf_counter(), 0, {}, []
     queue = first_runs(preset, seed)
+    vanilla_done = False
     with mp.get_context("spawn").Pool(workers) as pool:  # leaving it terminates the workers still training
-        for dataset in ex.PAPER_DATASETS:  # the vanilla networks' cosine tables, seconds each
-            running[pool.apply_async(_vanilla, (dataset, preset, seed, str(root), device))] = None
         while queue or running:
             elapsed = time.perf_counter() - start
             if budget_seconds is not None and elapsed >= budget_seconds:
@@ -140,6 +135,10 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                         queue += _finetunings(found, preset) if config.placement != "one_location" else []
                         continue
                     running[pool.apply_async(_train, (config, str(root), device, checkpoint_seconds))] = config
+            if not vanilla_done:  # here, while the first runs train: the vanilla networks' cosine tables (seconds)
+                for dataset in ex.PAPER_DATASETS:
+                    save_vanilla_cosines(dataset, preset, seed=seed, results_root=root, device=resolve_device(device))
+                vanilla_done = True
             if not running:
                 break  # no new run may start so near the budget: what is left waits for the next call
             done = [result for result in running if result.ready()]
@@ -150,12 +149,9 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                 try:
                     path = result.get()
                 except Exception as error:  # reported, and the others go on
-                    where = find_run(config, root, device=device).path if config else root / "vanilla-cosines"
-                    failed.append(f"{where}: {type(error).__name__}: {error}")
+                    failed.append(f"{find_run(config, root, device=device).path}: {type(error).__name__}: {error}")
                     print(f"[{time.perf_counter() - start:6.0f} s] FAILED {failed[-1]}", flush=True)
                     continue
-                if config is None:
-                    continue  # a vanilla cosine table
                 finished = Run(Path(path))
                 trained += 1
                 print(f"[{time.perf_counter() - start:6.0f} s] {finished.id}: {finished.result['iterations']} "
