@@ -259,6 +259,8 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
         state = _read_checkpoint(ckpt_path) if ckpt_path.is_file() else {}
         if state:  # an interrupted run: pick up where it stopped
             model.load_state_dict(state["model"])
+            if "rule" in state:  # said, so that the log of a preempted job shows where it went on
+                print(f"{this.id}: resuming at iteration {state['rule']['iterations']}", flush=True)
         if "reason" not in state:  # else trained already, and the evaluation was interrupted
             state = _train(this, model, bank, state, device, speed, progress, checkpoint_seconds)
         _evaluate(this, model, items, state, device, speed)
