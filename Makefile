@@ -18,6 +18,13 @@ TRAIN ?= True
 # when they exist; else the library's default, ~/.cache/transinv/data (torchvision downloads there).
 TRANSINV_DATA ?= $(abspath $(wildcard ../shared/data))
 export TRANSINV_DATA
+# EXECUTOR=slurm trains each run as a Slurm job (transinv.executors; RESULTS must be on the filesystem the nodes
+# share), e.g. make book PRESET=paper REPETITIONS=5 EXECUTOR=slurm SLURM_PARTITION=gpu SLURM_ACCOUNT=mylab.
+# Per run, empty for the default: SLURM_PARTITION, SLURM_ACCOUNT, SLURM_GPUS (1), SLURM_CPUS (4), SLURM_MEM_GB (32),
+# SLURM_TIME_MIN (240; a run cut by it is requeued and resumes); SLURM_PARALLEL (32): runs at once.
+EXECUTOR ?= local
+$(foreach s,PARTITION ACCOUNT GPUS CPUS MEM_GB TIME_MIN PARALLEL,\
+	$(eval export TRANSINV_SLURM_$(s) := $(or $(SLURM_$(s)),$(TRANSINV_SLURM_$(s)))))
 
 # In the order they run: cossim and explore reuse experiment 2's runs; summary reads every experiment.
 EXPERIMENTS := exp1 exp2 cossim exp3 explore summary
@@ -38,9 +45,9 @@ book: $(EXECUTED) book/executed/reproduce.ipynb install
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
 COMMON = -p preset $(PRESET) -p results_root $(abspath $(RESULTS))
-book/executed/%.ipynb: PARAMETERS = $(COMMON) -p repetitions $(REPETITIONS) -p train $(TRAIN)
+book/executed/%.ipynb: PARAMETERS = $(COMMON) -p repetitions $(REPETITIONS) -p train $(TRAIN) -p executor $(EXECUTOR)
 book/executed/stimuli.ipynb: PARAMETERS = -p preset $(PRESET)
-book/executed/explore.ipynb: PARAMETERS = $(COMMON) -p train $(TRAIN)
+book/executed/explore.ipynb: PARAMETERS = $(COMMON) -p train $(TRAIN) -p executor $(EXECUTOR)
 book/executed/reproduce.ipynb: PARAMETERS = $(COMMON)
 book/executed/cossim.ipynb book/executed/explore.ipynb: book/executed/exp2.ipynb
 book/executed/summary.ipynb: book/executed/exp1.ipynb book/executed/cossim.ipynb book/executed/exp3.ipynb
@@ -52,7 +59,8 @@ book/executed/reproduce.ipynb: $(if $(filter True,$(TRAIN)),$(PROVENANCE))  # on
 runs: install
 ifeq ($(TRAIN),True)
 	for seed in $$(seq 0 $$(($(REPETITIONS) - 1))); do \
-		$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $$seed --results $(RESULTS) || exit 1; done
+		$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $$seed --results $(RESULTS) \
+			--executor $(EXECUTOR) || exit 1; done
 endif
 
 book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install runs
@@ -73,7 +81,7 @@ include book/widgets.mk
 SEED ?= 0
 repetition: install
 	$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $(SEED) --results $(RESULTS) \
-		$(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK))
+		--executor $(EXECUTOR) $(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK))
 
 benchmark: install
 	$(BIN)/python benchmarks/placement.py
