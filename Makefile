@@ -21,7 +21,7 @@ export TRANSINV_DATA
 # EXECUTOR=slurm trains each run as a Slurm job (transinv.executors; RESULTS must be on the filesystem the nodes
 # share), e.g. make book PRESET=paper REPETITIONS=5 EXECUTOR=slurm SLURM_PARTITION=gpu SLURM_ACCOUNT=mylab.
 # Per run, empty for the default: SLURM_PARTITION, SLURM_ACCOUNT, SLURM_GPUS (1), SLURM_CPUS (4), SLURM_MEM_GB (32),
-# SLURM_TIME_MIN (240; a run cut by it is requeued and resumes); SLURM_PARALLEL (32): runs at once.
+# SLURM_TIME_MIN (60; a run cut by it is requeued and resumes); SLURM_PARALLEL (32): runs at once.
 EXECUTOR ?= local
 $(foreach s,PARTITION ACCOUNT GPUS CPUS MEM_GB TIME_MIN PARALLEL,\
 	$(eval export TRANSINV_SLURM_$(s) := $(or $(SLURM_$(s)),$(TRANSINV_SLURM_$(s)))))

@@ -55,7 +55,7 @@ def test_runs_go_to_slurm_as_one_job_array(tmp_path, monkeypatch):
     pool.submit_pending()
     sbatch = script.read_text()
     for line in ("--array=0-2%2", "--partition=gpu", "--account=lab", "--gpus-per-node=1", "--cpus-per-task=4",
-                 "--mem=32GB", "--time=240", "--signal=USR2@90", f"--output={tmp_path}/logs/%A_%a_0_log.out"):
+                 "--mem=32GB", "--time=60", "--signal=USR2@90", f"--output={tmp_path}/logs/%A_%a_0_log.out"):
         assert f"#SBATCH {line}\n" in sbatch
     assert [h.job.job_id for h in handles] == ["4242_0", "4242_1", "4242_2"]
     assert handles[1].job.paths.stderr == tmp_path / "logs" / "4242_1_0_log.err"  # what a failure names

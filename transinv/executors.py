@@ -43,7 +43,7 @@ class SlurmSettings:
     gpus: int = 1                  # GPUs per run; 0 for CPU-only runs (float32: other run ids than on a GPU)
     cpus: int = 4                  # CPU cores per run (the batches are drawn on the GPU)
     mem_gb: int = 32               # memory per run
-    time_min: int = 240            # time limit per task; a run cut by it is requeued and resumes (3 times at most)
+    time_min: int = 60             # time limit per task; a run cut by it is requeued and resumes (3 times at most)
     parallel: int = 32             # tasks of an array running at once (slurm_array_parallelism)
 
     @classmethod
