@@ -43,7 +43,7 @@
 # EXECUTOR=slurm SLURM_PARTITION=<a GPU partition> SLURM_ACCOUNT=<your account>` submits
 # each run as one task of a Slurm job array (one GPU each, through submitit), every
 # fine-tuning once its pretraining has finished. Start it on a login node inside `tmux`
-# (it waits for the jobs), from a clone and `.venv` on the filesystem the nodes share:
+# (it waits for the jobs), from a clone, `.venv` and data on the filesystem the nodes share:
 # the runs land in its `results/paper/`, the job logs in `results/paper/submitit/`. The
 # other settings, per run: `SLURM_GPUS` (1), `SLURM_CPUS` (4), `SLURM_MEM_GB` (32),
 # `SLURM_TIME_MIN` (60) and, for the whole grid, `SLURM_PARALLEL` (32 runs at once). A
