@@ -18,6 +18,13 @@ TRAIN ?= True
 # when they exist; else the library's default, ~/.cache/transinv/data (torchvision downloads there).
 TRANSINV_DATA ?= $(abspath $(wildcard ../shared/data))
 export TRANSINV_DATA
+# EXECUTOR=slurm trains each run as a Slurm job (transinv.executors; RESULTS must be on the filesystem the nodes
+# share), e.g. make book PRESET=paper REPETITIONS=5 EXECUTOR=slurm SLURM_PARTITION=gpu SLURM_ACCOUNT=mylab.
+# Per run, empty for the default: SLURM_PARTITION, SLURM_ACCOUNT, SLURM_GPUS (1), SLURM_CPUS (4), SLURM_MEM_GB (32),
+# SLURM_TIME_MIN (60; a run cut by it is requeued and resumes); SLURM_PARALLEL (32): runs at once.
+EXECUTOR ?= local
+$(foreach s,PARTITION ACCOUNT GPUS CPUS MEM_GB TIME_MIN PARALLEL,\
+	$(eval export TRANSINV_SLURM_$(s) := $(or $(SLURM_$(s)),$(TRANSINV_SLURM_$(s)))))
 
 # The book shows both presets: each experiment page at the paper preset, with the small preset (the laptop
 # version) below it. PRESET is the one that trains (TRAIN, REPETITIONS); the other shows its committed runs
@@ -48,12 +55,12 @@ book: $(PAGES) $(EXECUTED) book/executed/reproduce.ipynb install
 
 COMMON = -p preset $(PRESET) -p results_root $(abspath $(RESULTS))
 book/executed/stimuli.ipynb: PARAMETERS = -p preset $(PRESET)
-book/executed/explore.ipynb: PARAMETERS = $(COMMON) -p train $(TRAIN)
+book/executed/explore.ipynb: PARAMETERS = $(COMMON) -p train $(TRAIN) -p executor $(EXECUTOR)
 book/executed/reproduce.ipynb: PARAMETERS = $(COMMON)
 book/executed/explore.ipynb: book/executed/$(PRESET)/exp2.ipynb
 define preset_pages
 book/executed/$(1)/%.ipynb: PARAMETERS = -p preset $(1) -p results_root $(abspath $(RESULTS)) \
-	-p repetitions $(call repetitions_for,$(1)) -p train $(call train_for,$(1))
+	-p repetitions $(call repetitions_for,$(1)) -p train $(call train_for,$(1)) -p executor $(EXECUTOR)
 book/executed/$(1)/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install runs
 	@mkdir -p $$(@D)
 	$(BIN)/papermill $$< $$@ --cwd notebooks --log-output $$(PARAMETERS)
@@ -70,7 +77,8 @@ book/executed/reproduce.ipynb: $(if $(filter True,$(TRAIN)),$(PROVENANCE))  # on
 runs: install
 ifeq ($(TRAIN),True)
 	for seed in $$(seq 0 $$(($(REPETITIONS) - 1))); do \
-		$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $$seed --results $(RESULTS) || exit 1; done
+		$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $$seed --results $(RESULTS) \
+			--executor $(EXECUTOR) || exit 1; done
 endif
 
 book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install runs
@@ -91,7 +99,7 @@ include book/widgets.mk
 SEED ?= 0
 repetition: install
 	$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $(SEED) --results $(RESULTS) \
-		$(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK))
+		--executor $(EXECUTOR) $(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK))
 
 benchmark: install
 	$(BIN)/python benchmarks/placement.py

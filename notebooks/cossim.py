@@ -33,6 +33,7 @@ repetitions = 1               # runs per condition, with seeds seed, seed + 1, .
 seed = 0
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
+executor = "local"            # "local": worker processes here; "slurm": one cluster job per run (README)
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 
 # %% tags=["remove-cell"]
@@ -52,7 +53,7 @@ from transinv import analysis, plots, tables, verdicts
 from transinv import experiments as ex
 
 runs = ex.exp2(ex.choose_datasets(pretrain), ex.choose_datasets(finetune), preset, repetitions, seed,
-               ex.results_dir(results_root, preset), device=device, train=train)
+               ex.results_dir(results_root, preset), device=device, train=train, executor=executor)
 cosines, note = verdicts.learned_cosines(analysis.cosine_conditions(runs.pretrained, runs.finetuned, preset))
 
 # %% [markdown]

@@ -35,6 +35,7 @@ seed = 0
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
+executor = "local"            # "local": worker processes here; "slurm": one cluster job per run (README)
 
 # %% tags=["remove-cell"]
 from transinv.parameters import check_parameters
@@ -54,7 +55,8 @@ from transinv import plots, tables
 from transinv.verdicts import learning_note
 
 datasets = ex.choose_datasets(dataset)
-runs = ex.exp1(datasets, preset, repetitions, seed, ex.results_dir(results_root, preset), device=device, train=train)
+runs = ex.exp1(datasets, preset, repetitions, seed, ex.results_dir(results_root, preset), device=device, train=train,
+               executor=executor)
 table = tables.summarize(runs)
 table["condition"] = table["pretrain"].map({"imagenet": "ImageNet-pretrained", "vanilla": "vanilla"})
 geometry = ex.geometry(preset, imagenet=True)

@@ -33,6 +33,7 @@ seed = 0
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
+executor = "local"            # "local": worker processes here; "slurm": one cluster job per run (README)
 
 # %% tags=["remove-cell"]
 from transinv.parameters import check_parameters
@@ -53,7 +54,7 @@ from transinv.verdicts import learning_note, mark_unlearned_pretraining
 
 root = ex.results_dir(results_root, preset)
 pretrained, finetuned, vanilla = ex.exp2(ex.choose_datasets(pretrain), ex.choose_datasets(finetune), preset,
-                                         repetitions, seed, root, device=device, train=train)
+                                         repetitions, seed, root, device=device, train=train, executor=executor)
 
 # %% [markdown]
 # ## Pretraining

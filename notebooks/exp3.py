@@ -33,6 +33,7 @@ seed = 0
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
+executor = "local"            # "local": worker processes here; "slurm": one cluster job per run (README)
 
 # %% tags=["remove-cell"]
 from transinv.parameters import check_parameters
@@ -52,7 +53,7 @@ from transinv import plots, tables
 from transinv.verdicts import learning_note
 
 pretrained, finetuned, vanilla = ex.exp3(preset, repetitions, seed, ex.results_dir(results_root, preset), device=device,
-                                         train=train)
+                                         train=train, executor=executor)
 geometry = ex.geometry(preset)
 
 # %% [markdown]

@@ -34,6 +34,7 @@ seed = 0
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
+executor = "local"            # "local": worker processes here; "slurm": one cluster job per run (README)
 
 # %% tags=["remove-cell"]
 from transinv.parameters import check_parameters
@@ -48,7 +49,8 @@ from transinv import experiments as ex
 from transinv.explorer import heatmap_browser, prediction_explorer
 
 root = ex.results_dir(results_root, preset)
-runs = ex.exp2([pretrain], [finetune], preset, 1, seed, root, device=device, need_model=True, train=train)
+runs = ex.exp2([pretrain], [finetune], preset, 1, seed, root, device=device, need_model=True, train=train,
+              executor=executor)
 
 # %% [markdown]
 # ## Move an item

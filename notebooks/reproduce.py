@@ -39,6 +39,18 @@
 # used automatically (bfloat16 autocast, channels-last, canvases made on the GPU); the
 # ImageNet weights of VGG16 come from torchvision's cache or download.
 #
+# **On a Slurm cluster (paper preset).** `make book PRESET=paper REPETITIONS=5
+# EXECUTOR=slurm SLURM_PARTITION=<a GPU partition> SLURM_ACCOUNT=<your account>` submits
+# each run as one task of a Slurm job array (one GPU each, through submitit), every
+# fine-tuning once its pretraining has finished. Start it on a login node inside `tmux`
+# (it waits for the jobs), from a clone, `.venv` and data on the filesystem the nodes share:
+# the runs land in its `results/paper/`, the job logs in `results/paper/submitit/`. The
+# other settings, per run: `SLURM_GPUS` (1), `SLURM_CPUS` (4), `SLURM_MEM_GB` (32),
+# `SLURM_TIME_MIN` (60) and, for the whole grid, `SLURM_PARALLEL` (32 runs at once). A
+# preempted or timed-out job is requeued and its run resumes from its last checkpoint; a
+# failed one is reported with its log, and the same command again trains only what is
+# left.
+#
 # **One experiment, headless.**
 # `papermill notebooks/exp1.ipynb out.ipynb -p dataset mnist` runs experiment 1 on MNIST
 # only; every notebook lists its parameters in its first code cell.

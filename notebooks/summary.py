@@ -46,6 +46,7 @@ seed = 0
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"
 train = True                  # False: train nothing, judge the runs already finished
+executor = "local"            # "local": worker processes here; "slurm": one cluster job per run (README)
 gpu_record = "benchmarks/results/h200-2026-11-26"  # in the clone: a paper-preset sample run on a GPU (reproduce page)
 
 # %% tags=["remove-cell"]
@@ -73,9 +74,9 @@ from transinv.verdicts import claims_table
 
 root = ex.results_dir(results_root, preset)
 datasets = ex.choose_datasets(dataset)
-exp1 = ex.exp1(datasets, preset, repetitions, seed, root, device=device, train=train)
-exp2 = ex.exp2(datasets, datasets, preset, repetitions, seed, root, device=device, train=train)
-exp3 = ex.exp3(preset, repetitions, seed, root, device=device, train=train)
+exp1 = ex.exp1(datasets, preset, repetitions, seed, root, device=device, train=train, executor=executor)
+exp2 = ex.exp2(datasets, datasets, preset, repetitions, seed, root, device=device, train=train, executor=executor)
+exp3 = ex.exp3(preset, repetitions, seed, root, device=device, train=train, executor=executor)
 cosines = analysis.cosine_conditions(exp2.pretrained, exp2.finetuned, preset)
 
 # %% [markdown]

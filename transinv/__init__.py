@@ -2,12 +2,14 @@
 
 One module per step of the protocol: ``presets`` (sizes), ``datasets`` (items), ``stimuli`` (placement
 on the canvas), ``models``, ``stopping`` (the authors' stopping rule), ``train`` (the loop), ``runs``
-(one directory per run), ``parallel`` (runs side by side), ``experiments`` (the paper's three),
+(one directory per run), ``parallel`` (runs side by side), ``executors``
+(local processes or Slurm jobs), ``experiments`` (the paper's three),
 ``evaluate`` (the test grid), ``tables`` (runs as tables), ``analysis`` (cosine similarity),
 ``verdicts`` (claim by claim) and ``plots``.
 """
 from .analysis import cosine_conditions, cosine_similarity, mean_cosine_away
 from .datasets import DATASETS, DatasetNotFoundError, ItemSet, data_root, load_dataset, n_classes, select_classes
+from .executors import EXECUTORS, SlurmSettings
 from .evaluate import accuracy_at_and_away, grid_accuracy, normalized_accuracy
 from .models import MODELS, Classifier, create_model, freeze_features, replace_head
 from .parallel import run_all
@@ -22,6 +24,7 @@ from .train import resolve_device
 __all__ = [
     "cosine_conditions", "cosine_similarity", "mean_cosine_away",
     "DATASETS", "DatasetNotFoundError", "ItemSet", "data_root", "load_dataset", "n_classes", "select_classes",
+    "EXECUTORS", "SlurmSettings",
     "accuracy_at_and_away", "grid_accuracy", "normalized_accuracy",
     "MODELS", "Classifier", "create_model", "freeze_features", "replace_head",
     "run_all",

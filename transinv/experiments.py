@@ -119,32 +119,35 @@ class Transfer(NamedTuple):
 
 
 # Each entry point trains what is missing; with ``train=False`` it only collects the finished runs (a
-# fine-tuning whose pretraining is not finished is then left out too).
+# fine-tuning whose pretraining is not finished is then left out too). ``executor``: where the runs train,
+# "local" processes or "slurm" jobs (transinv.executors).
 
 def exp1(datasets: Sequence[str], preset: str, repetitions: int, seed: int, results_root: str | Path, *,
-         device: str = "auto", train: bool = True) -> list[Run]:
+         device: str = "auto", train: bool = True, executor: str = "local") -> list[Run]:
     """Experiment 1's runs: the ImageNet-pretrained and the vanilla network at one location, per dataset."""
-    return run_all(exp1_configs(datasets, preset, repetitions, seed), results_root, device=device, train=train)
+    return run_all(exp1_configs(datasets, preset, repetitions, seed), results_root, device=device, train=train,
+                   executor=executor)
 
 
 def _transfer(pretrain: list[RunConfig], finetune: Sequence[str], preset: str, repetitions: int, seed: int,
               results_root: str | Path, **options) -> Transfer:
-    pretrained = run_all(pretrain, results_root, **options)
+    pretrained = run_all(pretrain, results_root, **options)  # finished before their fine-tunings are submitted
     finetuned = run_all(finetune_configs(pretrained, finetune, preset), results_root, **options)
     vanilla = run_all(pretrain_configs(finetune, preset, repetitions, seed, "one_location"), results_root, **options)
     return Transfer(pretrained, finetuned, vanilla)
 
 
 def exp2(pretrain: Sequence[str], finetune: Sequence[str], preset: str, repetitions: int, seed: int,
-         results_root: str | Path, *, device: str = "auto", need_model: bool = False, train: bool = True) -> Transfer:
+         results_root: str | Path, *, device: str = "auto", need_model: bool = False, train: bool = True,
+         executor: str = "local") -> Transfer:
     """Experiment 2's runs: pretrained on fully translated datasets, each fine-tuned at one location; vanilla."""
     return _transfer(pretrain_configs(pretrain, preset, repetitions, seed), finetune, preset, repetitions, seed,
-                     results_root, device=device, need_model=need_model, train=train)
+                     results_root, device=device, need_model=need_model, train=train, executor=executor)
 
 
 def exp3(preset: str, repetitions: int, seed: int, results_root: str | Path, *, device: str = "auto",
-         train: bool = True) -> Transfer:
+         train: bool = True, executor: str = "local") -> Transfer:
     """Experiment 3's runs: EMNIST18 pretrained segregated in 9 areas and fully translated, each fine-tuned on
     MNIST at one location; vanilla MNIST."""
     return _transfer(exp3_configs(preset, repetitions, seed), ["mnist"], preset, repetitions, seed, results_root,
-                     device=device, train=train)
+                     device=device, train=train, executor=executor)

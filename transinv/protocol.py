@@ -9,13 +9,14 @@ them into a results folder::
 
     python -m transinv.protocol run --preset paper --seed 0 --budget 480 --pack $OUT/tables.tar.gz
     python -m transinv.protocol unpack tables.tar.gz --results results
+
+``--executor slurm`` submits the runs as Slurm jobs instead (:mod:`transinv.executors`), scheduled the same way.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
-import multiprocessing as mp
 import tarfile
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ import torch
 
 from . import experiments as ex
 from .analysis import VANILLA_FOLDER, run_cosines, save_vanilla_cosines
+from .executors import EXECUTORS, locate_options, open_pool
 from .parallel import default_workers
 from .presets import get_preset
 from .provenance import git
@@ -109,19 +111,22 @@ def _train(config: RunConfig, results_root: str, device: str, checkpoint_seconds
 
 
 def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *, budget_seconds: float | None = None,
-                 workers: int | None = None, device: str = "auto", checkpoint_seconds: float = 60.0) -> dict:
+                 workers: int | None = None, device: str = "auto", checkpoint_seconds: float = 60.0,
+                 executor: str = "local") -> dict:
     """Train every run of one repetition that is not finished yet, ``workers`` at a time; stop at
     ``budget_seconds``. Returns a record: runs finished (and how many of them now), runs left, wall time.
 
     A run that fails is reported (its error and directory) and its fine-tunings are left out; the others go on.
     ``checkpoint_seconds``: how often a run saves its training state (a VGG16 one is 1.6 GB); where the
-    checkpoints cannot outlive the call (a borrowed machine), a large value saves the time of writing them."""
+    checkpoints cannot outlive the call (a borrowed machine), a large value saves the time of writing them.
+    ``executor``: "local" worker processes, or "slurm" jobs, ``workers`` of them submitted at a time."""
     root = ex.results_dir(results_root, preset)
-    workers = workers or default_workers(device)
+    workers = workers or default_workers(device, executor)
+    locate = locate_options(executor, device)  # on Slurm, runs train on the jobs' GPUs, not here
     start, trained, running, failed = time.perf_counter(), 0, {}, []
     queue = first_runs(preset, seed)
     vanilla_done = False
-    with mp.get_context("spawn").Pool(workers) as pool:  # leaving it terminates the workers still training
+    with open_pool(executor, workers, root) as pool:  # leaving it stops the workers still training
         while queue or running:
             elapsed = time.perf_counter() - start
             if budget_seconds is not None and elapsed >= budget_seconds:
@@ -130,7 +135,7 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                 queue.sort(key=lambda item: item[0])
                 while queue and len(running) < workers:
                     _, config = queue.pop(0)
-                    found = find_run(config, root, device=device)
+                    found = find_run(config, root, **locate)
                     if found.finished:  # trained before: its fine-tunings can start at once
                         queue += _finetunings(found, preset) if config.placement != "one_location" else []
                         continue
@@ -149,7 +154,7 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                 try:
                     path = result.get()
                 except Exception as error:  # reported, and the others go on
-                    failed.append(f"{find_run(config, root, device=device).path}: {type(error).__name__}: {error}")
+                    failed.append(f"{find_run(config, root, **locate).path}: {type(error).__name__}: {error}")
                     print(f"[{time.perf_counter() - start:6.0f} s] FAILED {failed[-1]}", flush=True)
                     continue
                 finished = Run(Path(path))
@@ -167,7 +172,7 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
             "complete": left == 0, "failed": failed, "checkpoint_seconds": checkpoint_seconds,
             "train_images": sum(r.result["iterations"] * r.preset.batch_size for r in runs),
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-            "commit": git("rev-parse", "HEAD")}
+            "commit": git("rev-parse", "HEAD"), "executor": executor}
 
 
 def pack(results_root: str | Path, preset: str, record: dict, archive: str | Path) -> Path:
@@ -213,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     go.add_argument("--budget", type=float, default=None, help="seconds; default: no limit")
     go.add_argument("--workers", type=int, default=None)
     go.add_argument("--device", default="auto")
+    go.add_argument("--executor", default="local", choices=EXECUTORS,
+                    help="local worker processes (default), or Slurm jobs (settings: TRANSINV_SLURM_* variables)")
     go.add_argument("--checkpoint-seconds", type=float, default=60.0,
                     help="how often a run saves its training state (default 60; large: only the final model)")
     go.add_argument("--pack", default=None, metavar="ARCHIVE", help="also pack the finished runs' tables here")
@@ -228,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     record = {"preset": args.preset, "seed": args.seed, "complete": False, "error": "the call ended with an error"}
     try:
         record = run_protocol(args.preset, args.seed, args.results, budget_seconds=args.budget, workers=args.workers,
-                              device=args.device, checkpoint_seconds=args.checkpoint_seconds)
+                              device=args.device, checkpoint_seconds=args.checkpoint_seconds, executor=args.executor)
         print(json.dumps(record, indent=2), flush=True)
     finally:  # whatever happened, the finished runs travel
         if args.commit:

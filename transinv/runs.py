@@ -225,10 +225,10 @@ def find_run(config: RunConfig, results_root: str | Path = "results", *, device:
 
 
 def find_finished(config: RunConfig, results_root: str | Path = "results", *,
-                  device: str | torch.device = "auto") -> Run:
-    """:func:`find_run` for ``device``; where that run is not finished, the same configuration finished at the
-    other precision if there is one (runs trained on a GPU in bfloat16, read on a CPU). Nothing is trained."""
-    here = find_run(config, results_root, device=device)
+                  device: str | torch.device = "auto", precision: str = "auto") -> Run:
+    """:func:`find_run`; where that run is not finished, the same configuration finished at the other
+    precision if there is one (runs trained on a GPU in bfloat16, read on a CPU). Nothing is trained."""
+    here = find_run(config, results_root, device=device, precision=precision)
     if not here.finished:
         for precision in ("bf16", "float32"):
             other = find_run(config, results_root, device=device, precision=precision)
@@ -272,6 +272,8 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
         state = _read_checkpoint(ckpt_path) if ckpt_path.is_file() else {}
         if state:  # an interrupted run: pick up where it stopped
             model.load_state_dict(state["model"])
+            if "rule" in state:  # said, so that the log of a preempted job shows where it went on
+                print(f"{this.id}: resuming at iteration {state['rule']['iterations']}", flush=True)
         if "reason" not in state:  # else trained already, and the evaluation was interrupted
             state = _train(this, model, bank, state, device, speed, progress, checkpoint_seconds)
         _evaluate(this, model, items, state, device, speed)
