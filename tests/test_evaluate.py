@@ -80,7 +80,7 @@ def squares(n_classes=3, per_class=4):
 
 
 class Where(nn.Module):
-    """(B, 3, H, W) canvases -> (B, 3): the item's centre (x, y) from its top-left pixel, and its brightness in [0, 1]."""
+    """(B, 3, H, W) canvases -> (B, 3): the item's centre (x, y) from its top-left pixel, its brightness in [0, 1]."""
 
     def __init__(self, item_size):
         super().__init__()

@@ -135,7 +135,8 @@ def test_each_canvas_shows_an_item_of_its_label(placement):
     n_classes = 18 if placement == "areas" else 4
     labels = torch.arange(n_classes).repeat(5)          # classes interleaved: the bank sorts them
     values = 10 + 12 * labels + torch.arange(len(labels)) // n_classes
-    bank = ItemBank.build(values.to(torch.uint8)[:, None, None].expand(-1, 28, 28).contiguous(), labels, SMALL.item_size)
+    images = values.to(torch.uint8)[:, None, None].expand(-1, 28, 28).contiguous()
+    bank = ItemBank.build(images, labels, SMALL.item_size)
     canvases, drawn = draw_batch(bank, placement, SMALL, 1000, torch.Generator().manual_seed(0))
     brightness = (canvases[:, 0].amax((1, 2)) * 255).round().long()
     assert torch.equal((brightness - 10) // 12, drawn)                       # the item's class is the label's

@@ -38,7 +38,8 @@ def cosines(pairs, own=0.9, pretrain_own=0.9):
     """A cosine table: ``pairs`` = {(pretrain, finetune): (vanilla, pretrained, fine-tuned) cosine away}."""
     return pd.DataFrame([{"pretrain": p, "finetune": f, "condition": c, "dx": dx, "seed": 0, "label": 0,
                           "cosine": 1.0 if dx == 0 else v,
-                          "own_accuracy": float("nan") if c == "vanilla" else own, "pretrain_own_accuracy": pretrain_own}
+                          "own_accuracy": float("nan") if c == "vanilla" else own,
+                          "pretrain_own_accuracy": pretrain_own}
                          for (p, f), values in pairs.items()
                          for c, v in zip(("vanilla", "pretrained", "fine-tuned"), values) for dx in (0, 10, 20)])
 

@@ -25,8 +25,8 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from . import leek
 
-__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "DataFileError", "data_root", "load_dataset", "select_classes",
-           "n_classes", "fingerprint"]
+__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "DataFileError", "data_root", "load_dataset",
+           "select_classes", "n_classes", "fingerprint"]
 
 DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "emnist18", "leek10", "leek2")
 SPLIT_SEED = 0         # fixes every re-split, independently of experiment seeds

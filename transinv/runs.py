@@ -384,7 +384,7 @@ def _retrain_model(this: Run, train_again) -> Run:
 
 
 def _differing_rows(kept_grid: bytes, new_grid: Path) -> str:
-    """'' when the grid table in ``new_grid`` holds the same numbers as the kept (gzipped CSV) one, else what differs."""
+    """'' when the grid table in ``new_grid`` holds the numbers of the kept one (gzipped CSV), else what differs."""
     kept, new = pd.read_csv(io.BytesIO(kept_grid), compression="gzip"), pd.read_csv(new_grid)
     if list(kept.columns) != list(new.columns) or len(kept) != len(new):
         return f"{len(new)} rows of {list(new.columns)} against {len(kept)} of {list(kept.columns)}"
