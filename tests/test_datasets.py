@@ -181,3 +181,48 @@ def test_the_decompressed_cache_is_keyed_by_the_source_file(tmp_path, monkeypatc
     datasets._load.cache_clear()
     sizes = [len(load_dataset("mnist", root, download=False).test_labels) for root in roots]
     assert sizes == [10000, 100]
+
+
+# What the runs trained on, pinned: another re-split seed, other files or another stand-in seed changes these.
+FINGERPRINTS = {  # (name, re-split by us): datasets.fingerprint of the loaded item set
+    ("mnist", False): "600f1d480c4d97269db8d226eb78a8784b30aa155eb834748b68847e09a865e5",
+    ("fmnist", False): "c29f252d9f373954756f42fbb62a1a6269946778569520c9244ac314894d5439",
+    ("kmnist", True): "748a5cd66d2c4dead9587ffd8b53a3a44b8c507e986e103e76d65e997fe4d6a9",
+    ("emnist", True): "dc47a680eb3962e0fa170b6214299ba715d56f462e1dd28b616b58e5781f1e4b",
+    ("emnist18", True): "4650528cc27f7914f8fc0c3ea98152ea0fda4f725eab2eaaa5137896d1e1e3f8",
+}
+RESPLIT_INDICES = {  # sha256 of the (train, test) indices that _stratified_split picks in the official test split
+    "kmnist": "d0177c2dedc5ecb28c9997adf40d56b9dbf5aef9a6bd02d8feb38f645aa8e3e9",
+    "emnist": "ff71e17de5d1e390f7b9da7992a0c728bdffb01bc50571547cc6d1d2acf9f10c",
+    "emnist18": "71d6a1a8dcf7c4bd02b3b1bcefd8d698dbf2acd489231eb4299d6be73f294c1b",
+}
+
+
+@pytest.mark.parametrize("name", IDX)
+def test_the_data_is_the_one_pinned(name):
+    try:
+        items = load_dataset(name, download=False)
+    except DatasetNotFoundError:
+        pytest.skip(f"{name} is not in {data_root()}")
+    if (name, items.resplit) not in FINGERPRINTS:
+        pytest.skip(f"no fingerprint pinned for {name} {'re-split' if items.resplit else 'official split'}")
+    assert datasets.fingerprint(items) == FINGERPRINTS[name, items.resplit]
+
+
+@pytest.mark.parametrize("name", sorted(RESPLIT_INDICES))
+def test_the_resplit_indices_are_pinned(name):
+    import hashlib
+    spec = datasets._SPECS[name]
+    pair = datasets._read_pair(data_root() / spec.folder / "raw", spec.fallback_prefix, spec)
+    if pair is None:
+        pytest.skip(f"the official test split of {name} is not in {data_root()}")
+    train, test, cap = datasets._stratified_split(pair[1], range(datasets.n_classes(name)))
+    assert (cap, len(train), len(test)) == {"kmnist": (1000, 8000, 2000), "emnist": (415, 15604, 3901),
+                                            "emnist18": (430, 6192, 1548)}[name]
+    assert hashlib.sha256(train.numpy().tobytes() + test.numpy().tobytes()).hexdigest() == RESPLIT_INDICES[name]
+
+
+def test_fingerprint_tells_items_apart():
+    items = load_dataset("leek2")
+    assert datasets.fingerprint(items) == datasets.fingerprint(select_classes(items, [0, 1]))
+    assert datasets.fingerprint(items) != datasets.fingerprint(select_classes(items, [1, 0]))  # relabelled

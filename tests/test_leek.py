@@ -121,3 +121,17 @@ def test_unknown_name_raises(tmp_path):
     assert "leek10" in str(info.value) and "leek2" in str(info.value)
     with pytest.raises(ValueError, match="allowed"):
         leek.save_pngs("nope", tmp_path)
+
+
+def test_the_standin_objects_are_the_pinned_ones():
+    """Each stand-in object's mean grey level and silhouette area (pixels > 0) at 128 px, as rendered with
+    STANDIN_SEED 0. Not a hash of the pixels: the rendering is floating point (numpy's sin, sqrt...), whose last
+    bits may differ between CPUs, so a pixel may round the other way; another seed changes every object."""
+    means = {"leek10": [66.722, 38.075, 44.332, 51.101, 47.876, 57.87, 40.038, 53.967, 32.718, 44.117],
+             "leek2": [46.368, 59.76]}
+    areas = {"leek10": [8203, 4814, 5180, 6387, 5577, 7585, 5844, 6705, 4138, 6386], "leek2": [5964, 6748]}
+    for name in ("leek10", "leek2"):
+        images, source = leek.load_leek(name, None)
+        assert "seed 0" in source
+        assert images.astype(float).mean((1, 2)) == pytest.approx(means[name], abs=0.05)
+        assert (images > 0).sum((1, 2)) == pytest.approx(areas[name], abs=10)

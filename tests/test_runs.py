@@ -143,3 +143,95 @@ def test_reading_finds_a_run_finished_at_the_other_precision(tiny_preset, tmp_pa
     assert runs.find_run(DIGITS, tmp_path, device="cpu").id != on_gpu.id
     assert runs.find_finished(DIGITS, tmp_path, device="cpu").id == on_gpu.id
     assert [r.id for r in run_all([DIGITS], tmp_path, device="cpu", train=False)] == [on_gpu.id]
+
+
+def finished_without_model(tmp_path, config=DIGITS):
+    """A finished run whose checkpoint was left out (as in a clone), and its files' bytes."""
+    done = run(config, tmp_path, progress=False)
+    (done.path / "ckpt.pt").unlink()
+    return done, {p.name: p.read_bytes() for p in done.path.iterdir()}
+
+
+def test_a_restored_model_reproduces_the_kept_grid_table(tiny_preset, tmp_path, monkeypatch):
+    done, kept = finished_without_model(tmp_path)
+    compared = []
+    differing = runs._differing_rows
+    monkeypatch.setattr(runs, "_differing_rows", lambda *a: compared.append(differing(*a)) or compared[-1])
+    restored = run(DIGITS, tmp_path, progress=False, need_model=True)
+    assert compared == [""]  # evaluated again, and the same numbers
+    assert restored.has_model and {p.name: p.read_bytes() for p in done.path.iterdir() if p.name != "ckpt.pt"} == kept
+
+
+def test_a_restored_model_that_does_not_reproduce_the_table_is_deleted(tiny_preset, tmp_path):
+    import gzip
+    done, _ = finished_without_model(tmp_path)
+    grid = done.grid
+    grid.loc[0, "correct"] = 1 - grid.loc[0, "correct"]  # as if the kept table came from another model
+    (done.path / "grid.csv.gz").write_bytes(gzip.compress(grid.to_csv(index=False).encode()))
+    kept = {p.name: p.read_bytes() for p in done.path.iterdir()}
+    with pytest.raises(RuntimeError, match=r"does not reproduce the kept grid table \(1 of 1083 rows differ; the "
+                                           r"table was made on cpu\). Its checkpoint was deleted and its tables kept"):
+        run(DIGITS, tmp_path, progress=False, need_model=True)
+    assert {p.name: p.read_bytes() for p in done.path.iterdir()} == kept  # no checkpoint, the same tables
+    assert done.finished and not done.has_model
+
+
+def test_a_failed_retrain_leaves_the_tables_and_no_checkpoint(tiny_preset, tmp_path, monkeypatch):
+    done, kept = finished_without_model(tmp_path)
+    update = StoppingRule.update
+
+    def fail_at_2(self, loss, accuracy):
+        if self.iterations == 2:
+            raise KeyboardInterrupt
+        return update(self, loss, accuracy)
+
+    monkeypatch.setattr(StoppingRule, "update", fail_at_2)
+    with pytest.raises(KeyboardInterrupt):
+        run(DIGITS, tmp_path, progress=False, need_model=True, checkpoint_seconds=0)  # saved at every step
+    assert {p.name: p.read_bytes() for p in done.path.iterdir()} == kept and done.finished
+    assert not list(done.path.glob(".*"))  # no temporary files either
+
+
+def test_an_interrupted_evaluation_resumes_without_training(tiny_preset, tmp_path, monkeypatch):
+    reference = run(DIGITS, tmp_path / "reference", progress=False)
+    evaluate = runs.grid_accuracy
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs, "grid_accuracy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(DIGITS, tmp_path / "interrupted", progress=False)
+    unfinished = next((tmp_path / "interrupted").iterdir())
+    assert not (unfinished / "done.json").exists() and not (unfinished / "grid.csv.gz").exists()
+    assert "reason" in torch.load(unfinished / "ckpt.pt", weights_only=False)  # trained: the final checkpoint
+    monkeypatch.setattr(runs, "grid_accuracy", evaluate)
+    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("trained again"))
+    resumed = run(DIGITS, tmp_path / "interrupted", progress=False)
+    assert resumed.grid.equals(reference.grid) and resumed.log.equals(reference.log)
+    assert resumed.result["stop_reason"] == reference.result["stop_reason"]
+
+
+def test_an_interrupted_run_all_finishes_the_rest_without_retraining(tiny_preset, tmp_path, monkeypatch, capsys):
+    configs = [RunConfig("mnist", "translated", classes=(0, 1, 2), seed=s) for s in (0, 1, 2)]
+    trained, train = [], runs.train
+
+    def interrupt_seed_1(*args, desc, **kwargs):
+        trained.append(desc)
+        if "-s1-" in desc:
+            raise KeyboardInterrupt
+        return train(*args, desc=desc, **kwargs)
+
+    monkeypatch.setattr(runs, "train", interrupt_seed_1)
+    with pytest.raises(KeyboardInterrupt):
+        run_all(configs, tmp_path, workers=1, device="cpu")
+    first = runs.find_run(configs[0], tmp_path, device="cpu")
+    assert first.finished and len(trained) == 2
+    before = {p.name: p.read_bytes() for p in first.path.iterdir()}
+    trained.clear()
+    monkeypatch.setattr(runs, "train", lambda *args, desc, **kwargs: trained.append(desc) or train(*args, desc=desc,
+                                                                                                  **kwargs))
+    done = run_all(configs, tmp_path, workers=1, device="cpu")
+    assert all(r.finished for r in done) and [d.split("-")[4] for d in trained] == ["s1", "s2"]
+    assert {p.name: p.read_bytes() for p in first.path.iterdir()} == before  # the finished run untouched
+    assert "3 runs: 1 reused, 2 trained" in capsys.readouterr().out

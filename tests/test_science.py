@@ -25,13 +25,17 @@ def test_translation_invariance_is_learned_not_built_in(tmp_path):
     print(f"pretrained on 0-4, translated: {pretrain_off:.3f} off the trained location\n"
           f"fine-tuned on 5-9 at one location: {finetuned_on:.3f} there, {finetuned_off:.3f} elsewhere\n"
           f"vanilla on 5-9 at one location: {vanilla_on:.3f} there, {vanilla_off:.3f} elsewhere")
-    # 50 items per centre: at the trained centre the 95% interval is about +-0.1, off it (18,000 trials) +-0.01.
-    # The spread between seeds is larger: over seeds 0-2 and two memory layouts we measured vanilla 0.19-0.21
-    # and fine-tuned 0.41-0.70 off the trained location, so the margins below hold for any of them.
+    # 30 test items per centre (6 per class): at the trained centre the 95% interval is about +-0.1; away from it
+    # (360 centres, 10,800 trials) about +-0.01. The spread between seeds is larger. This protocol at seeds 0-3
+    # (measured with the code of this commit, CPU, one thread) gave, at the trained location, vanilla 0.80-0.93 and
+    # fine-tuned 0.87-0.93; away from it vanilla 0.204-0.212 and fine-tuned 0.416, 0.487, 0.540, 0.732 (seeds 2, 1,
+    # 3, 0; mean 0.54, sd 0.14), a gap of 0.212-0.527 (mean 0.34, sd 0.14). The margins below sit near the mean
+    # minus 2 sd: under every seed measured, and still far from the vanilla network (0.1 above chance is over 20 of
+    # vanilla's sd between seeds).
     assert vanilla_on > 0.6 and finetuned_on > 0.6              # both learned the task where they saw it
     assert vanilla_off < CHANCE + 0.1                           # vanilla: near chance away from it
-    assert finetuned_off > CHANCE + 0.15                        # pretrained: far above chance everywhere
-    assert finetuned_off - vanilla_off > 0.15
+    assert finetuned_off > CHANCE + 0.1                         # pretrained: far above chance everywhere
+    assert finetuned_off - vanilla_off > 0.1
 
 
 @pytest.mark.science

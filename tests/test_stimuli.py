@@ -125,3 +125,20 @@ def test_resize_matches_pil_bicubic():
 def test_resize_rejects_bad_input():
     with pytest.raises(ValueError, match=r"uint8 tensor \(N, h, w\), but got torch.float32"):
         resize_items(torch.zeros(2, 28, 28), 14)
+
+
+@pytest.mark.parametrize("placement", ["one_location", "translated", "areas"])
+def test_each_canvas_shows_an_item_of_its_label(placement):
+    """Uniform squares, 5 per class, whose brightness says their class (10 + 12k + i): each canvas of a batch
+    must show one of its own class's squares, wherever the placement puts it."""
+    from transinv.stimuli import ItemBank, draw_batch
+    n_classes = 18 if placement == "areas" else 4
+    labels = torch.arange(n_classes).repeat(5)          # classes interleaved: the bank sorts them
+    values = 10 + 12 * labels + torch.arange(len(labels)) // n_classes
+    images = values.to(torch.uint8)[:, None, None].expand(-1, 28, 28).contiguous()
+    bank = ItemBank.build(images, labels, SMALL.item_size)
+    canvases, drawn = draw_batch(bank, placement, SMALL, 1000, torch.Generator().manual_seed(0))
+    brightness = (canvases[:, 0].amax((1, 2)) * 255).round().long()
+    assert torch.equal((brightness - 10) // 12, drawn)                       # the item's class is the label's
+    assert len(brightness.unique()) == 5 * n_classes                         # every exemplar drawn
+    assert ((canvases[:, 0] > 0).sum((1, 2)) == SMALL.item_size ** 2).all()  # one whole item per canvas

@@ -25,7 +25,8 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from . import leek
 
-__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "DataFileError", "data_root", "load_dataset", "select_classes", "n_classes"]
+__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "DataFileError", "data_root", "load_dataset",
+           "select_classes", "n_classes", "fingerprint"]
 
 DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "emnist18", "leek10", "leek2")
 SPLIT_SEED = 0         # fixes every re-split, independently of experiment seeds
@@ -236,6 +237,16 @@ def load_dataset(name: str, root: str | Path | None = None, *, download: bool = 
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return _load(name, (Path(root).expanduser() if root is not None else data_root()).resolve(), download)
+
+
+def fingerprint(items: ItemSet) -> str:
+    """SHA-256 (hex) of an item set's split: its train and test images and labels, with their shapes and dtypes.
+    Equal fingerprints mean the same items in the same order (another re-split seed or other files change it)."""
+    digest = hashlib.sha256()
+    for tensor in (items.train_images, items.train_labels, items.test_images, items.test_labels):
+        digest.update(f"{tuple(tensor.shape)} {tensor.dtype};".encode())
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def select_classes(items: ItemSet, classes: Sequence[int | str]) -> ItemSet:

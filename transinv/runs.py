@@ -9,12 +9,14 @@ class) and, last, ``done.json`` (why training stopped, iterations, timings). A r
 
 The tables are small and worth sharing; the checkpoint is not. A finished run whose
 checkpoint was left out (results from git) still serves its tables, and ``run(...,
-need_model=True)`` trains its model again when one is needed, leaving the tables as they are.
+need_model=True)`` trains its model again when one is needed, leaving the tables as they are: the
+restored model must reproduce the kept grid table, or it is deleted and an error says so.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -245,7 +247,8 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
 
     ``precision``: 'auto' (bfloat16 autocast on a GPU, float32 on the CPU), 'float32' or 'bf16'.
     ``need_model``: a finished run without its checkpoint is trained again (same seed) to restore it;
-    its tables are kept. Fine-tuned runs need their parent's model: restore the parent first.
+    its tables are kept, and the restored model must reproduce its grid table (else RuntimeError, and no
+    checkpoint). Fine-tuned runs need their parent's model: restore the parent first.
     """
     results_root = Path(results_root).expanduser()
     device = resolve_device(device)
@@ -370,15 +373,35 @@ def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device:
 
 
 def _retrain_model(this: Run, train_again) -> Run:
-    """Train a finished run again to restore its missing checkpoint; its shared tables stay as they were."""
+    """Train a finished run again to restore its missing checkpoint. The restored model is evaluated again and
+    must reproduce the kept grid table (CPU runs are bit-identical); either way the kept tables stay as they were."""
     kept = {p.name: p.read_bytes() for p in this.path.iterdir() if p.is_file()}
+    made_on = this.result.get("device", "?")
     (this.path / "done.json").unlink()
     try:
         train_again()
+        retrained_on = this.result["device"]
+        differ = _differing_rows(kept["grid.csv.gz"], this.path / "grid.csv.gz")
     except BaseException:
         (this.path / "ckpt.pt").unlink(missing_ok=True)  # a half-trained model must not pass for the run's
         raise
     finally:
         for name, content in kept.items():
             (this.path / name).write_bytes(content)
+    if differ:
+        (this.path / "ckpt.pt").unlink(missing_ok=True)  # a model that is not the run's must not pass for it
+        raise RuntimeError(
+            f"run {this.id}: the model trained again (same seed, on {retrained_on}) does not reproduce the kept "
+            f"grid table ({differ}; the table was made on {made_on}). Its checkpoint was deleted and its tables "
+            f"kept. Runs are bit-identical on the CPU only: retrain it where it was made, or delete the run to "
+            f"train it anew")
     return this
+
+
+def _differing_rows(kept_grid: bytes, new_grid: Path) -> str:
+    """'' when the grid table in ``new_grid`` holds the numbers of the kept one (gzipped CSV), else what differs."""
+    kept, new = pd.read_csv(io.BytesIO(kept_grid), compression="gzip"), pd.read_csv(new_grid)
+    if list(kept.columns) != list(new.columns) or len(kept) != len(new):
+        return f"{len(new)} rows of {list(new.columns)} against {len(kept)} of {list(kept.columns)}"
+    rows = int((kept != new).any(axis=1).sum())
+    return f"{rows} of {len(kept)} rows differ" if rows else ""
