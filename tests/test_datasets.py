@@ -226,3 +226,23 @@ def test_fingerprint_tells_items_apart():
     items = load_dataset("leek2")
     assert datasets.fingerprint(items) == datasets.fingerprint(select_classes(items, [0, 1]))
     assert datasets.fingerprint(items) != datasets.fingerprint(select_classes(items, [1, 0]))  # relabelled
+
+
+def test_the_data_is_part_of_a_runs_id(tmp_path, monkeypatch):
+    """A user with the official KMNIST (train split included) gets other run ids than our re-split's runs."""
+    from transinv.runs import RunConfig, find_run
+    ours = data_root() / "KMNIST" / "raw"
+    if not (ours / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"KMNIST is not in {data_root()}")
+    config = RunConfig("kmnist", "translated", "small")
+    with_resplit = find_run(config, tmp_path / "results", device="cpu")
+    official = tmp_path / "data" / "KMNIST" / "raw"
+    official.mkdir(parents=True)
+    for f in ours.glob("t10k-*"):  # stands in for the official train split: an item set of other content
+        shutil.copy(f, official / f.name)
+        shutil.copy(f, official / f.name.replace("t10k", "train"))
+    monkeypatch.setenv("TRANSINV_DATA", str(tmp_path / "data"))
+    with_official = find_run(config, tmp_path / "results", device="cpu")
+    assert with_official.id != with_resplit.id
+    assert with_official.config["data"] == datasets.data_key("kmnist") != with_resplit.config["data"]
+    assert datasets.data_key("leek2") == "standin-seed0"  # stand-ins: by recipe (their last bits vary by CPU)

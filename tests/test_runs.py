@@ -235,3 +235,24 @@ def test_an_interrupted_run_all_finishes_the_rest_without_retraining(tiny_preset
     assert all(r.finished for r in done) and [d.split("-")[4] for d in trained] == ["s1", "s2"]
     assert {p.name: p.read_bytes() for p in first.path.iterdir()} == before  # the finished run untouched
     assert "3 runs: 1 reused, 2 trained" in capsys.readouterr().out
+
+
+def test_runs_from_before_data_keys_get_their_new_id(tiny_preset, tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("migrate", Path(__file__).parents[1] / "tools/migrate_run_ids.py")
+    migrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migrate)
+    parent = run(DIGITS, tmp_path, device="cpu", progress=False)
+    child_config = RunConfig("mnist", "one_location", init=parent.id, classes=(3, 4))
+    child = run(child_config, tmp_path, device="cpu", progress=False)
+    for r, old_id in ((parent, "old-parent"), (child, "old-child")):  # as written before: no data key
+        config = json.loads((r.path / "config.json").read_text())
+        del config["data"]
+        if config["parent"] is not None:
+            config["init"], config["parent"] = "old-parent", {k: v for k, v in config["parent"].items() if k != "data"}
+        (r.path / "config.json").write_text(json.dumps(config))
+        r.path.rename(tmp_path / old_id)
+    assert migrate.migrate(tmp_path) == {"old-parent": parent.id, "old-child": child.id}
+    assert runs.find_run(child_config, tmp_path, device="cpu").finished

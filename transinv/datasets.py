@@ -249,6 +249,23 @@ def fingerprint(items: ItemSet) -> str:
     return digest.hexdigest()
 
 
+def data_key(name: str, root: str | Path | None = None) -> str:
+    """The data of dataset ``name`` as it enters a run's id: the first 16 hex digits of its :func:`fingerprint`
+    (other files, another re-split, the official split instead of ours: another id). Leek stand-ins are named by
+    their recipe instead: drawn in floating point, their last bits may differ between CPUs."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return _data_key(name, (Path(root).expanduser() if root is not None else data_root()).resolve())
+
+
+@lru_cache(maxsize=None)
+def _data_key(name: str, root: Path) -> str:
+    items = _load(name, root, True)
+    if items.source.startswith("procedural stand-in"):
+        return f"standin-seed{leek.STANDIN_SEED}"
+    return fingerprint(items)[:16]
+
+
 def select_classes(items: ItemSet, classes: Sequence[int | str]) -> ItemSet:
     """The items of some classes only (indices or names), relabelled 0..k-1 in the order given."""
     if len(classes) == 0:

@@ -30,7 +30,7 @@ from typing import Callable
 import pandas as pd
 import torch
 
-from .datasets import DATASETS, ItemSet, load_dataset, n_classes, select_classes
+from .datasets import DATASETS, ItemSet, data_key, load_dataset, n_classes, select_classes
 from .evaluate import eval_batch_size, grid_accuracy
 from .models import MODELS, Classifier, create_model, freeze_features, replace_head
 from .presets import Preset, get_preset, with_canvas
@@ -177,7 +177,8 @@ def finished_runs(results_root: str | Path) -> list[Run]:
 
 def _resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
     """The full configuration that identifies a run (every setting that changes its numbers), and its preset
-    on the run's own canvas. Needs no dataset on disk: class counts come from :func:`n_classes`."""
+    on the run's own canvas. The dataset is read once per process: the data itself is part of the id
+    (:func:`transinv.datasets.data_key`)."""
     preset = get_preset(config.preset)
     model, canvas_size, parent = config.model or preset.model, preset.canvas_size, None
     if config.init == "imagenet":
@@ -195,7 +196,8 @@ def _resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
     preset = with_canvas(preset, canvas_size)
     resolved = {**dataclasses.asdict(config), "classes": list(config.classes) if config.classes else None,
                 "model": model, "num_classes": len(config.classes) if config.classes else n_classes(config.dataset),
-                "canvas_size": canvas_size, "preset_settings": dataclasses.asdict(preset), "parent": parent}
+                "canvas_size": canvas_size, "preset_settings": dataclasses.asdict(preset), "parent": parent,
+                "data": data_key(config.dataset)}
     return resolved, preset
 
 
