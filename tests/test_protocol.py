@@ -1,6 +1,8 @@
 """One repetition of the protocol at the tiny preset: scheduled by dependencies, cut by a budget, resumed, packed."""
 import json
 
+import pytest
+
 from transinv import protocol
 from transinv.runs import finished_runs
 
@@ -13,6 +15,9 @@ def test_a_budget_stops_it_and_the_next_call_finishes_it(tmp_path, capsys):
     whole = protocol.run_protocol("tiny", 0, tmp_path, workers=2, device="cpu")
     assert whole["complete"] and whole["finished_runs"] == RUNS_PER_REPETITION
     assert whole["trained_now"] == RUNS_PER_REPETITION - cut["finished_runs"]  # nothing trained twice
+    spent = whole["where_the_time_went"]
+    assert spent["train"] > 0 and spent["eval"] > 0 and spent["setup"] > 0
+    assert spent["worker_seconds"] == pytest.approx(spent["setup"] + spent["train"] + spent["eval"] + spent["rest"])
     log = capsys.readouterr().out
     first_finetuning = log.index("one_location-finetuned")
     assert "emnist18-areas" in log[:first_finetuning]  # fine-tunings start once their pretraining is done ...

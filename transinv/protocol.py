@@ -123,7 +123,7 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
     root = ex.results_dir(results_root, preset)
     workers = workers or default_workers(device, executor)
     locate = locate_options(executor, device)  # on Slurm, runs train on the jobs' GPUs, not here
-    start, trained, running, failed = time.perf_counter(), 0, {}, []
+    start, now, running, failed = time.perf_counter(), [], {}, []
     queue = first_runs(preset, seed)
     vanilla_done = False
     with open_pool(executor, workers, root) as pool:  # leaving it stops the workers still training
@@ -158,21 +158,33 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                     print(f"[{time.perf_counter() - start:6.0f} s] FAILED {failed[-1]}", flush=True)
                     continue
                 finished = Run(Path(path))
-                trained += 1
+                now.append(finished)
                 print(f"[{time.perf_counter() - start:6.0f} s] {finished.id}: {finished.result['iterations']} "
                       f"iterations ({finished.result['stop_reason']})", flush=True)
                 if config.placement != "one_location":
                     queue += _finetunings(finished, preset)
     runs = [r for r in finished_runs(root) if r.config["seed"] == seed]
+    wall = time.perf_counter() - start
     left = protocol_size(preset, seed) - len(runs)
-    return {"preset": get_preset(preset).name, "seed": seed, "wall_seconds": round(time.perf_counter() - start, 1),
+    return {"preset": get_preset(preset).name, "seed": seed, "wall_seconds": round(wall, 1),
             "budget_seconds": budget_seconds, "workers": workers, "device": str(resolve_device(device)),
             "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-            "finished_runs": len(runs), "trained_now": trained, "left_unfinished": left,
+            "finished_runs": len(runs), "trained_now": len(now), "left_unfinished": left,
             "complete": left == 0, "failed": failed, "checkpoint_seconds": checkpoint_seconds,
+            "where_the_time_went": _time_spent(now, workers, wall),
             "train_images": sum(r.result["iterations"] * r.preset.batch_size for r in runs),
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
             "commit": git("rev-parse", "HEAD"), "executor": executor}
+
+
+def _time_spent(trained: list[Run], workers: int, wall: float) -> dict:
+    """Worker-seconds of this call, by what the runs trained now spent them on; the rest went to runs cut at the
+    budget, cosine tables, starting the workers and waiting. (A run resumed from a checkpoint counts its
+    training in earlier calls too.)"""
+    spent = {part: round(sum(r.result.get(f"{part}_seconds", 0.0) for r in trained), 1)
+             for part in ("setup", "train", "eval")}
+    return {"worker_seconds": round(workers * wall, 1), **spent,
+            "rest": round(workers * wall - sum(spent.values()), 1)}
 
 
 def pack(results_root: str | Path, preset: str, record: dict, archive: str | Path) -> Path:

@@ -252,6 +252,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     its tables are kept, and the restored model must reproduce its grid table (else RuntimeError, and no
     checkpoint). Fine-tuned runs need their parent's model: restore the parent first.
     """
+    started = time.perf_counter()
     results_root = Path(results_root).expanduser()
     device = resolve_device(device)
     speed = Speed.for_device(device, precision)
@@ -273,6 +274,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     with _one_thread_on_cpu(device):
         bank = ItemBank.build(items.train_images, items.train_labels, this.preset.item_size, device)
         model = _initial_model(this, bank, results_root, device)
+        setup_seconds = time.perf_counter() - started  # data, model, input statistics: before training starts
         ckpt_path = this.path / "ckpt.pt"
         state = _read_checkpoint(ckpt_path) if ckpt_path.is_file() else {}
         if state:  # an interrupted run: pick up where it stopped
@@ -281,7 +283,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
                 print(f"{this.id}: resuming at iteration {state['rule']['iterations']}", flush=True)
         if "reason" not in state:  # else trained already, and the evaluation was interrupted
             state = _train(this, model, bank, state, device, speed, progress, checkpoint_seconds)
-        _evaluate(this, model, items, state, device, speed)
+        _evaluate(this, model, items, state, device, speed, setup_seconds)
     return this
 
 
@@ -354,7 +356,7 @@ def _train(this: Run, model: Classifier, bank: ItemBank, state: dict, device: to
 
 
 def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device: torch.device,
-              speed: Speed) -> None:
+              speed: Speed, setup_seconds: float) -> None:
     """Evaluate on the test grid and write the grid table, then ``done.json``: the run is finished."""
     preset = this.preset
     iterations = int(this.log["iteration"].max()) + 1
@@ -366,7 +368,7 @@ def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device:
     _write_json(this.path / "done.json", {
         "stop_reason": state["reason"], "iterations": iterations, "train_seconds": round(state["train_seconds"], 1),
         "train_images_per_second": round(iterations * preset.batch_size / state["train_seconds"], 1),
-        "eval_seconds": round(eval_seconds, 1),
+        "eval_seconds": round(eval_seconds, 1), "setup_seconds": round(setup_seconds, 1),
         "eval_items_per_location": int(grid.groupby(["x", "y"])["n"].sum().iloc[0]),
         "input_mean": round(float(model.mean[0]), 4), "input_std": round(float(model.std[0]), 4),
         "batchnorm_recalibrated": state.get("batchnorm_recalibrated", False),
