@@ -35,18 +35,25 @@ def test_different_configs_get_different_directories(tiny_preset, tmp_path):
     assert len(ids) == 4
 
 
+def interrupt_training_at(iteration: int, monkeypatch):
+    """Training raises KeyboardInterrupt (as Ctrl-C does) when the stopping rule reaches ``iteration``;
+    returns the rule's own update, to put back."""
+    update = StoppingRule.update
+
+    def interrupting(self, loss, accuracy):
+        if self.iterations == iteration:
+            raise KeyboardInterrupt
+        return update(self, loss, accuracy)
+
+    monkeypatch.setattr(StoppingRule, "update", interrupting)
+    return update
+
+
 def test_an_interrupted_run_resumes_exactly(tiny_preset, tmp_path, monkeypatch):
     monkeypatch.setattr(StoppingRule, "for_preset", classmethod(lambda cls, p, placement: cls(window=1, patience=1000, max_iters=20)))
     reference = run(DIGITS, tmp_path / "reference", progress=False, checkpoint_seconds=0)
     assert reference.result["iterations"] == 20
-    update = StoppingRule.update
-
-    def interrupt_at_12(self, loss, accuracy):
-        if self.iterations == 12:
-            raise KeyboardInterrupt
-        return update(self, loss, accuracy)
-
-    monkeypatch.setattr(StoppingRule, "update", interrupt_at_12)
+    update = interrupt_training_at(12, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run(DIGITS, tmp_path / "interrupted", progress=False, checkpoint_seconds=0)
     unfinished = next((tmp_path / "interrupted").iterdir())
@@ -178,14 +185,7 @@ def test_a_restored_model_that_does_not_reproduce_the_table_is_deleted(tiny_pres
 
 def test_a_failed_retrain_leaves_the_tables_and_no_checkpoint(tiny_preset, tmp_path, monkeypatch):
     done, kept = finished_without_model(tmp_path)
-    update = StoppingRule.update
-
-    def fail_at_2(self, loss, accuracy):
-        if self.iterations == 2:
-            raise KeyboardInterrupt
-        return update(self, loss, accuracy)
-
-    monkeypatch.setattr(StoppingRule, "update", fail_at_2)
+    interrupt_training_at(2, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run(DIGITS, tmp_path, progress=False, need_model=True, checkpoint_seconds=0)  # saved at every step
     assert {p.name: p.read_bytes() for p in done.path.iterdir()} == kept and done.finished

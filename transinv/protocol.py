@@ -97,7 +97,7 @@ def _cosine_datasets(r: Run) -> list[str]:
     if config["parent"] is None:
         exp2_pretraining = config["placement"] == "translated" and config["dataset"] in ex.PAPER_DATASETS
         return _finetune_datasets(config["dataset"]) if exp2_pretraining else []
-    parent = Run(r.path.parent / config["init"]).config
+    parent = config["parent"]  # the parent's configuration, kept in the run's
     return [config["dataset"]] if parent["dataset"] in ex.PAPER_DATASETS and parent["placement"] == "translated" else []
 
 

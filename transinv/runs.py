@@ -234,10 +234,10 @@ def find_finished(config: RunConfig, results_root: str | Path = "results", *,
     precision if there is one (runs trained on a GPU in bfloat16, read on a CPU). Nothing is trained."""
     here = find_run(config, results_root, device=device, precision=precision)
     if not here.finished:
-        for precision in ("bf16", "float32"):
-            other = find_run(config, results_root, device=device, precision=precision)
-            if other.finished:
-                return other
+        other = find_run(config, results_root, device=device,
+                         precision="float32" if here.config["precision"] == "bf16" else "bf16")
+        if other.finished:
+            return other
     return here
 
 
