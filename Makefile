@@ -33,8 +33,9 @@ BOOK_PRESETS := paper small
 $(if $(filter $(PRESET),$(BOOK_PRESETS)),,$(error PRESET must be one of: $(BOOK_PRESETS)))
 train_for = $(if $(filter $(1),$(PRESET)),$(TRAIN),False)
 repetitions_for = $(if $(filter $(1),$(PRESET)),$(REPETITIONS),$(if $(filter paper,$(1)),5,1))
-# In the order they run: cossim and explore reuse experiment 2's runs; summary reads every experiment.
-EXPERIMENTS := exp1 exp2 cossim exp3 summary
+# In the order they run: cossim and explore reuse experiment 2's runs, forgetting picks its pairs from them;
+# summary reads every experiment.
+EXPERIMENTS := exp1 exp2 cossim forgetting exp3 summary
 PAGES := $(foreach p,$(BOOK_PRESETS),$(patsubst %,book/executed/$(p)/%.ipynb,$(EXPERIMENTS)))
 EXECUTED := book/executed/stimuli.ipynb $(patsubst %,book/executed/$(PRESET)/%.ipynb,$(EXPERIMENTS)) \
 	book/executed/explore.ipynb
@@ -66,7 +67,8 @@ book/executed/$(1)/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | instal
 	$(BIN)/papermill $$< $$@ --cwd notebooks --log-output $$(PARAMETERS)
 	$(BIN)/python tools/hide_parameters.py $$@
 book/executed/$(1)/cossim.ipynb: book/executed/$(1)/exp2.ipynb
-book/executed/$(1)/summary.ipynb: $(patsubst %,book/executed/$(1)/%.ipynb,exp1 cossim exp3)
+book/executed/$(1)/forgetting.ipynb: book/executed/$(1)/exp2.ipynb
+book/executed/$(1)/summary.ipynb: $(patsubst %,book/executed/$(1)/%.ipynb,exp1 cossim forgetting exp3)
 endef
 $(foreach p,$(BOOK_PRESETS),$(eval $(call preset_pages,$(p))))
 book/executed/reproduce.ipynb: $(if $(filter True,$(TRAIN)),$(PROVENANCE))  # only a build that trains writes it
@@ -96,10 +98,13 @@ include book/widgets.mk
 # One repetition of the whole protocol (experiments 1-3, seed SEED) trained side by side, fine-tunings as soon
 # as their pretraining is done, stopping cleanly at BUDGET seconds (the next call resumes); PACK=archive.tar.gz
 # also packs the finished runs' tables. On a GPU: make repetition PRESET=paper SEED=0 BUDGET=480 PACK=$OUT/t.tar.gz
+# BEYOND=True adds this seed's runs of the experiment beyond the paper (its pairs come from experiment 2's runs).
 SEED ?= 0
+BEYOND ?= False
 repetition: install
 	$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $(SEED) --results $(RESULTS) \
-		--executor $(EXECUTOR) $(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK))
+		--executor $(EXECUTOR) $(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK)) \
+		$(if $(filter True,$(BEYOND)),--beyond)
 
 benchmark: install
 	$(BIN)/python benchmarks/placement.py

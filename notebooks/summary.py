@@ -30,6 +30,10 @@
 #   ones, and at least one fine-tuning that lowers the similarity by 0.1 or more;
 # - claim 5 needs MNIST after segregated pretraining not invariant (or at most half the
 #   translated control), and EMNIST18 over the canvas at least 20 points below the control;
+# - the last row goes **beyond the paper** (its own page): on the pairs where plain
+#   fine-tuning lost invariance (below 20), the hypothesis that forgetting erased it is
+#   *supported* when some way of preventing forgetting keeps it (at least 50) on every such
+#   pair, *partly supported* on some, *not supported* on none;
 # - only networks that **learned their own training task** are evidence: test accuracy on
 #   it (at the trained location; over the canvas for translated pretraining; inside its
 #   own areas for segregated pretraining) of at least 0.75, the authors' training
@@ -42,6 +46,7 @@
 preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
 dataset = "all"               # the datasets of experiments 1 and 2: names, comma-separated, or "all"
 repetitions = 1               # as in the experiment notebooks
+forgetting_seeds = 3          # as in the "beyond the paper" notebook (its seeds)
 seed = 0
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"
@@ -68,6 +73,7 @@ import pandas as pd
 
 from transinv import analysis, tables
 from transinv import experiments as ex
+from transinv import forgetting as fg
 from transinv.evaluate import normalized_accuracy
 from transinv.runs import describe_run_id
 from transinv.verdicts import claims_table
@@ -78,13 +84,16 @@ exp1 = ex.exp1(datasets, preset, repetitions, seed, root, device=device, train=t
 exp2 = ex.exp2(datasets, datasets, preset, repetitions, seed, root, device=device, train=train, executor=executor)
 exp3 = ex.exp3(preset, repetitions, seed, root, device=device, train=train, executor=executor)
 cosines = analysis.cosine_conditions(exp2.pretrained, exp2.finetuned, preset)
+beyond = fg.forgetting(fg.forgetting_pairs(exp2) + [fg.CONTROL], preset, forgetting_seeds, seed, root,
+                       device=device, train=train, executor=executor)
 
 # %% [markdown]
 # ## Verdicts
 
 # %%
 claims = claims_table(tables.summarize(exp1), tables.summarize(exp2.finetuned + exp2.vanilla), cosines,
-                      tables.summarize(exp3.finetuned + exp3.vanilla), tables.summarize(exp3.pretrained))
+                      tables.summarize(exp3.finetuned + exp3.vanilla), tables.summarize(exp3.pretrained),
+                      fg.forgetting_table(beyond))
 claims.style.set_properties(**{"text-align": "left", "white-space": "normal"})
 
 # %% [markdown]
@@ -93,7 +102,8 @@ claims.style.set_properties(**{"text-align": "left", "white-space": "normal"})
 # Runs behind this page, and their compute time (training and evaluation):
 
 # %%
-every_run = {r.id: r for r in exp1 + [r for runs in (*exp2, *exp3) for r in runs]}  # shared runs once
+runs_of_all = (*exp2, *exp3, beyond.pretrained, beyond.finetuned)
+every_run = {r.id: r for r in exp1 + [r for runs in runs_of_all for r in runs]}  # shared runs once
 everything = tables.summarize(every_run.values())
 Markdown(f"{len(everything)} runs, {everything['seconds'].sum() / 3600:.2f} h of compute, "
          f"{repetitions} repetition(s) per condition, preset `{preset}`.")

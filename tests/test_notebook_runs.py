@@ -20,9 +20,10 @@ ORDER = {  # notebook: its parameters besides preset and results_root
     "exp1": {"dataset": DATASETS},
     "exp2": {"pretrain": DATASETS, "finetune": DATASETS},
     "cossim": {"pretrain": DATASETS, "finetune": DATASETS},
+    "forgetting": {"pretrain": DATASETS, "finetune": DATASETS, "seeds": 1},
     "exp3": {},
     "explore": {"pretrain": "mnist", "finetune": "leek2"},
-    "summary": {"dataset": DATASETS},
+    "summary": {"dataset": DATASETS, "forgetting_seeds": 1},
     "reproduce": {},
 }
 
@@ -54,7 +55,7 @@ def test_notebook_runs(name, workdir):
     notebook = nbformat.read(executed, as_version=4)
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
-    if name in ("stimuli", "exp1", "exp2", "cossim", "exp3"):
+    if name in ("stimuli", "exp1", "exp2", "cossim", "forgetting", "exp3"):
         assert outputs(notebook, "image/png"), f"{name} drew no figure"
     if name == "explore":
         assert len(outputs(notebook, "application/vnd.jupyter.widget-view+json")) == 2

@@ -5,6 +5,7 @@ on the canvas), ``models``, ``stopping`` (the authors' stopping rule), ``train``
 (one directory per run), ``parallel`` (runs side by side), ``executors``
 (local processes or Slurm jobs), ``experiments`` (the paper's three),
 ``evaluate`` (the test grid), ``tables`` (runs as tables), ``analysis`` (cosine similarity),
+``retention`` and ``forgetting`` (beyond the paper: fine-tuning that keeps the pretrained task),
 ``verdicts`` (claim by claim) and ``plots``.
 """
 from .analysis import cosine_conditions, cosine_similarity, mean_cosine_away

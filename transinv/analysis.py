@@ -8,7 +8,7 @@ from typing import Sequence
 import pandas as pd
 import torch
 
-from .datasets import ItemSet, load_dataset
+from .datasets import ItemSet, load_dataset, select_classes
 from .evaluate import test_items
 from .models import Classifier, create_model
 from .presets import Preset, get_preset
@@ -44,15 +44,25 @@ def cosine_similarity(model: Classifier, items: ItemSet, preset: Preset, *, seed
     return pd.DataFrame(rows)
 
 
+def _items(dataset: str, classes: Sequence[int] | None) -> ItemSet:
+    items = load_dataset(dataset)
+    return select_classes(items, list(classes)) if classes else items
+
+
+def _suffix(classes: Sequence[int] | None) -> str:
+    """How a table made on some classes only is told apart: "-56789" for classes 5-9."""
+    return "-" + "".join(map(str, classes)) if classes else ""
+
+
 def vanilla_cosines(dataset: str, preset: str | Preset, *, seed: int = 0, results_root: str | Path | None = None,
-                    device: str | torch.device = "cpu") -> pd.DataFrame:
-    """:func:`cosine_similarity` of a vanilla network (the preset's model, random weights from ``seed``).
-    Read from ``results_root`` when :func:`save_vanilla_cosines` kept it there (a VGG16 at 224 px takes
-    minutes on a CPU), else computed."""
-    kept = _vanilla_file(results_root, dataset, seed)
+                    device: str | torch.device = "cpu", classes: Sequence[int] | None = None) -> pd.DataFrame:
+    """:func:`cosine_similarity` of a vanilla network (the preset's model, random weights from ``seed``), on
+    ``dataset``'s items (of ``classes`` only, if given). Read from ``results_root`` when
+    :func:`save_vanilla_cosines` kept it there (a VGG16 at 224 px takes minutes on a CPU), else computed."""
+    kept = _vanilla_file(results_root, dataset + _suffix(classes), seed)
     if kept is not None and kept.is_file():
         return pd.read_csv(kept)
-    items, preset = load_dataset(dataset), get_preset(preset)
+    items, preset = _items(dataset, classes), get_preset(preset)
     torch.manual_seed(seed)
     model = create_model(preset.model, num_classes=items.n_classes, canvas_size=preset.canvas_size).to(device)
     return cosine_similarity(model, items, preset, device=device)
@@ -63,20 +73,22 @@ def _vanilla_file(results_root: str | Path | None, dataset: str, seed: int) -> P
 
 
 def save_vanilla_cosines(dataset: str, preset: str | Preset, *, seed: int, results_root: str | Path,
-                         device: str | torch.device = "cpu") -> Path:
+                         device: str | torch.device = "cpu", classes: Sequence[int] | None = None) -> Path:
     """Compute :func:`vanilla_cosines` and keep it in ``results_root`` (a preset's results folder)."""
-    path = _vanilla_file(results_root, dataset, seed)
+    path = _vanilla_file(results_root, dataset + _suffix(classes), seed)
     if not path.is_file():
-        table = vanilla_cosines(dataset, preset, seed=seed, device=device)
+        table = vanilla_cosines(dataset, preset, seed=seed, device=device, classes=classes)
         path.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(path, index=False)
     return path
 
 
-def run_cosines(r: Run, dataset: str, device: str | torch.device = "cpu") -> pd.DataFrame:
-    """:func:`cosine_similarity` of a trained run on ``dataset``'s items, kept in the run's directory."""
-    return r.analysis(f"cosine-{dataset}", lambda: cosine_similarity(r.load_model(device), load_dataset(dataset),
-                                                                      r.preset, device=device))
+def run_cosines(r: Run, dataset: str, device: str | torch.device = "cpu", *,
+                classes: Sequence[int] | None = None) -> pd.DataFrame:
+    """:func:`cosine_similarity` of a trained run on ``dataset``'s items (of ``classes`` only, if given), kept in
+    the run's directory."""
+    return r.analysis(f"cosine-{dataset}{_suffix(classes)}", lambda: cosine_similarity(
+        r.load_model(device), _items(dataset, classes), r.preset, device=device))
 
 
 def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], preset: str | Preset) -> pd.DataFrame:

@@ -153,9 +153,10 @@ def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None)
     ax = ax or fig.add_subplot()
     lowest = 1.0
     colours = {"vanilla": "tab:blue", "pretrained": "tab:orange", "fine-tuned": "tab:green"}  # one per condition
+    others = iter(["tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:grey", "tab:olive"])
     for name, part in table.groupby(hue, sort=False):
         stats = part.groupby("dx")["cosine"].agg(["mean", "std"]).fillna(0).reset_index()
-        colour = colours.get(name) if hue == "condition" else None
+        colour = (colours.get(name) or next(others, None)) if hue == "condition" else None
         ax.plot(stats["dx"], stats["mean"], label=name, color=colour)
         ax.fill_between(stats["dx"], stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2,
                         color=colour)
@@ -178,7 +179,7 @@ def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int =
     for ax, name in zip(axes.flat, names):
         cosine_by_displacement(cosines[cosines[panel] == name], ax=ax)
         bottoms.append(ax.get_ylim()[0])  # the panels share one y-axis: keep the lowest bottom of them all
-        ax.set_title(f"pretrained on {name}" if panel == "pretrain" else f"{panel} {name}")
+        ax.set_title(f"pretrained on {name}" if panel == "pretrain" else name if panel == "pair" else f"{panel} {name}")
     axes.flat[0].set_ylim(min(bottoms), 1.02)
     for ax in axes.flat[len(names):]:
         ax.axis("off")

@@ -11,6 +11,8 @@ them into a results folder::
     python -m transinv.protocol unpack tables.tar.gz --results results
 
 ``--executor slurm`` submits the runs as Slurm jobs instead (:mod:`transinv.executors`), scheduled the same way.
+``--beyond`` adds this seed's runs of the experiment beyond the paper (:mod:`transinv.forgetting`): its control
+pretraining, and every condition's fine-tunings of the pairs chosen from the finished runs of experiment 2.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from pathlib import Path
 import torch
 
 from . import experiments as ex
+from . import forgetting as fg
 from .analysis import VANILLA_FOLDER, run_cosines, save_vanilla_cosines
 from .executors import EXECUTORS, locate_options, open_pool
 from .parallel import default_workers
@@ -36,7 +39,8 @@ __all__ = ["first_runs", "protocol_size", "finished_in_repetition", "repetitions
 
 # Lower first: pretrainings (the longest, and the fine-tunings wait for them), their fine-tunings,
 # experiment 3's before experiment 2's, then the runs at one location from scratch, experiment 1 last.
-PRETRAIN, FINETUNE_EXP3, FINETUNE_EXP2, VANILLA, IMAGENET, VANILLA_IMAGENET_MODEL = range(6)
+# The experiment beyond the paper (an option) goes last.
+PRETRAIN, FINETUNE_EXP3, FINETUNE_EXP2, VANILLA, IMAGENET, VANILLA_IMAGENET_MODEL, BEYOND = range(7)
 STOP_MARGIN = 0.1   # no new run starts in the last tenth of the budget
 POLL_SECONDS = 0.5  # how often finished runs are looked for
 
@@ -56,10 +60,24 @@ def _finetune_datasets(pretraining_dataset: str) -> list[str]:
     return ["mnist"] if pretraining_dataset == "emnist18" else list(ex.PAPER_DATASETS)  # experiment 3: MNIST only
 
 
-def _finetunings(pretrained: Run, preset: str) -> list[tuple[int, RunConfig]]:
-    priority = FINETUNE_EXP3 if pretrained.config["dataset"] == "emnist18" else FINETUNE_EXP2
-    targets = _finetune_datasets(pretrained.config["dataset"])
-    return [(priority, c) for c in ex.finetune_configs([pretrained], targets, preset)]
+def _finetunings(pretrained: Run, preset: str, pairs: list[fg.Pair] = ()) -> list[tuple[int, RunConfig]]:
+    """The fine-tunings of a finished pretraining: experiment 2's or 3's (none for the control pretraining of the
+    experiment beyond the paper), and that experiment's, in every condition, for each of ``pairs`` it starts."""
+    config = pretrained.config
+    beyond = [(BEYOND, c) for c in fg.finetune_configs(pairs, [pretrained], preset)]
+    if config["classes"]:  # the control pretraining
+        return beyond
+    priority = FINETUNE_EXP3 if config["dataset"] == "emnist18" else FINETUNE_EXP2
+    targets = _finetune_datasets(config["dataset"])
+    return [(priority, c) for c in ex.finetune_configs([pretrained], targets, preset)] + beyond
+
+
+def beyond_pairs(preset: str, results_root: str | Path = "results") -> list[fg.Pair]:
+    """The pairs of the experiment beyond the paper: chosen by :func:`transinv.forgetting.forgetting_pairs` from
+    the finished runs of experiment 2's first repetition (seed 0), and the control."""
+    exp2 = ex.exp2(ex.PAPER_DATASETS, ex.PAPER_DATASETS, preset, 1, 0, ex.results_dir(results_root, preset),
+                   train=False)
+    return fg.forgetting_pairs(exp2) + [fg.CONTROL]
 
 
 def protocol_size(preset: str, seed: int) -> int:
@@ -90,41 +108,50 @@ def repetitions_note(preset: str, results_root: str | Path, repetitions: int, se
             f"The paper preset is the faithful scale.")
 
 
-def _cosine_datasets(r: Run) -> list[str]:
-    """The datasets on whose items the cosine analysis (of experiment 2's runs) reads this run: a pretraining
-    on each of its fine-tuning datasets, a fine-tuning on its own."""
+def _cosine_items(r: Run) -> list[tuple[str, list[int] | None]]:
+    """The items (dataset, classes) on which the cosine analyses (of experiment 2's runs, and beyond the paper)
+    read this run: a pretraining on each of its fine-tunings' items, a fine-tuning on its own."""
     config = r.config
-    if config["parent"] is None:
-        exp2_pretraining = config["placement"] == "translated" and config["dataset"] in ex.PAPER_DATASETS
-        return _finetune_datasets(config["dataset"]) if exp2_pretraining else []
-    parent = config["parent"]  # the parent's configuration, kept in the run's
-    return [config["dataset"]] if parent["dataset"] in ex.PAPER_DATASETS and parent["placement"] == "translated" else []
+    if config["placement"] == "one_location" and config["parent"] is None:
+        return []
+    if config["parent"] is not None:  # the parent's configuration, kept in the run's
+        return [(config["dataset"], config["classes"])] if config["parent"]["placement"] == "translated" else []
+    if config["placement"] != "translated":
+        return []
+    if config["classes"]:  # the control pretraining beyond the paper
+        control = fg.CONTROL
+        is_control = config["dataset"] == control.pretrain and tuple(config["classes"]) == control.pretrain_classes
+        return [(control.finetune, list(control.finetune_classes))] if is_control else []
+    return [(d, None) for d in _finetune_datasets(config["dataset"])] if config["dataset"] in ex.PAPER_DATASETS else []
 
 
 def _train(config: RunConfig, results_root: str, device: str, checkpoint_seconds: float) -> str:
     """Train and evaluate one run, then compute its cosine tables while its model is at hand (a run's tables
     travel without its model)."""
     finished = run(config, results_root, device=device, progress=False, checkpoint_seconds=checkpoint_seconds)
-    for dataset in _cosine_datasets(finished):
-        run_cosines(finished, dataset, device=resolve_device(device))
+    for dataset, classes in _cosine_items(finished):
+        run_cosines(finished, dataset, device=resolve_device(device), classes=classes)
     return str(finished.path)
 
 
 def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *, budget_seconds: float | None = None,
                  workers: int | None = None, device: str = "auto", checkpoint_seconds: float = 60.0,
-                 executor: str = "local") -> dict:
+                 executor: str = "local", beyond: bool = False) -> dict:
     """Train every run of one repetition that is not finished yet, ``workers`` at a time; stop at
     ``budget_seconds``. Returns a record: runs finished (and how many of them now), runs left, wall time.
 
     A run that fails is reported (its error and directory) and its fine-tunings are left out; the others go on.
     ``checkpoint_seconds``: how often a run saves its training state (a VGG16 one is 1.6 GB); where the
     checkpoints cannot outlive the call (a borrowed machine), a large value saves the time of writing them.
-    ``executor``: "local" worker processes, or "slurm" jobs, ``workers`` of them submitted at a time."""
+    ``executor``: "local" worker processes, or "slurm" jobs, ``workers`` of them submitted at a time.
+    ``beyond``: also the runs of this seed of the experiment beyond the paper (:func:`beyond_pairs`)."""
     root = ex.results_dir(results_root, preset)
     workers = workers or default_workers(device, executor)
     locate = locate_options(executor, device)  # on Slurm, runs train on the jobs' GPUs, not here
     start, now, running, failed = time.perf_counter(), [], {}, []
     queue = first_runs(preset, seed)
+    pairs = beyond_pairs(preset, results_root) if beyond else []
+    queue += [(PRETRAIN, c) for c in fg.pretrain_configs(pairs, preset, 1, seed) if (PRETRAIN, c) not in queue]
     vanilla_done = False
     with open_pool(executor, workers, root) as pool:  # leaving it stops the workers still training
         while queue or running:
@@ -135,14 +162,18 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                 queue.sort(key=lambda item: item[0])
                 while queue and len(running) < workers:
                     _, config = queue.pop(0)
+                    if config in running.values():  # a plain fine-tuning beyond the paper is experiment 2's
+                        continue
                     found = find_run(config, root, **locate)
                     if found.finished:  # trained before: its fine-tunings can start at once
-                        queue += _finetunings(found, preset) if config.placement != "one_location" else []
+                        queue += _finetunings(found, preset, pairs) if config.placement != "one_location" else []
                         continue
                     running[pool.apply_async(_train, (config, str(root), device, checkpoint_seconds))] = config
             if not vanilla_done:  # here, while the first runs train: the vanilla networks' cosine tables (seconds)
-                for dataset in ex.PAPER_DATASETS:
-                    save_vanilla_cosines(dataset, preset, seed=seed, results_root=root, device=resolve_device(device))
+                for dataset, classes in [(d, None) for d in ex.PAPER_DATASETS] + [
+                        (p.finetune, p.finetune_classes) for p in pairs if p.finetune_classes]:
+                    save_vanilla_cosines(dataset, preset, seed=seed, results_root=root, device=resolve_device(device),
+                                         classes=classes)
                 vanilla_done = True
             if not running:
                 break  # no new run may start so near the budget: what is left waits for the next call
@@ -162,10 +193,10 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                 print(f"[{time.perf_counter() - start:6.0f} s] {finished.id}: {finished.result['iterations']} "
                       f"iterations ({finished.result['stop_reason']})", flush=True)
                 if config.placement != "one_location":
-                    queue += _finetunings(finished, preset)
+                    queue += _finetunings(finished, preset, pairs)
     runs = [r for r in finished_runs(root) if r.config["seed"] == seed]
     wall = time.perf_counter() - start
-    left = protocol_size(preset, seed) - len(runs)
+    left = protocol_size(preset, seed) - finished_in_repetition(preset, seed, results_root)  # the paper's runs
     return {"preset": get_preset(preset).name, "seed": seed, "wall_seconds": round(wall, 1),
             "budget_seconds": budget_seconds, "workers": workers, "device": str(resolve_device(device)),
             "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
@@ -174,7 +205,8 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
             "where_the_time_went": _time_spent(now, workers, wall),
             "train_images": sum(r.result["iterations"] * r.preset.batch_size for r in runs),
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-            "commit": git("rev-parse", "HEAD"), "executor": executor}
+            "commit": git("rev-parse", "HEAD"), "executor": executor,
+            "beyond_the_paper": [p.name for p in pairs]}
 
 
 def _time_spent(trained: list[Run], workers: int, wall: float) -> dict:
@@ -236,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="how often a run saves its training state (default 60; large: only the final model)")
     go.add_argument("--pack", default=None, metavar="ARCHIVE", help="also pack the finished runs' tables here")
     go.add_argument("--commit", default=None, help="the commit to record (default: git's; a copy without .git)")
+    go.add_argument("--beyond", action="store_true", help="also the runs of the experiment beyond the paper")
     back = commands.add_parser("unpack", help="bring a packed repetition into a results folder")
     back.add_argument("archive")
     back.add_argument("--results", default="results")
@@ -247,7 +280,8 @@ def main(argv: list[str] | None = None) -> None:
     record = {"preset": args.preset, "seed": args.seed, "complete": False, "error": "the call ended with an error"}
     try:
         record = run_protocol(args.preset, args.seed, args.results, budget_seconds=args.budget, workers=args.workers,
-                              device=args.device, checkpoint_seconds=args.checkpoint_seconds, executor=args.executor)
+                              device=args.device, checkpoint_seconds=args.checkpoint_seconds, executor=args.executor,
+                              beyond=args.beyond)
         print(json.dumps(record, indent=2), flush=True)
     finally:  # whatever happened, the finished runs travel
         if args.commit:

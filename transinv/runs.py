@@ -34,6 +34,7 @@ from .datasets import DATASETS, ItemSet, data_key, load_dataset, n_classes, sele
 from .evaluate import eval_batch_size, grid_accuracy
 from .models import MODELS, Classifier, create_model, freeze_features, replace_head
 from .presets import Preset, get_preset, with_canvas
+from .retention import METHODS as RETENTION_METHODS, OldTask, settings as retention_settings
 from .stimuli import PLACEMENTS, ItemBank, canvas_stats
 from .stopping import StoppingRule
 from .train import Speed, make_optimizer, recalibrate_batchnorm, resolve_device, train
@@ -51,6 +52,8 @@ class RunConfig:
     model: str | None = None                  # None: the preset's model (or the parent run's)
     freeze_features: bool = False             # fine-tune the classifier layers only
     seed: int = 0
+    lr_factor: float = 1.0                    # train at the preset's learning rate times this
+    keep_old_task: str | None = None          # fine-tunings: "lwf" or "rehearsal" (transinv.retention)
 
     def __post_init__(self):  # bad values fail here, before anything is written
         if self.dataset not in DATASETS:
@@ -59,6 +62,15 @@ class RunConfig:
             raise ValueError(f"unknown placement {self.placement!r}; choose one of {', '.join(PLACEMENTS)}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, but got {self.seed!r}")
+        if isinstance(self.lr_factor, bool) or not isinstance(self.lr_factor, (int, float)) or not self.lr_factor > 0:
+            raise ValueError(f"lr_factor must be a positive number, but got {self.lr_factor!r}")
+        if self.keep_old_task is not None:
+            if self.keep_old_task not in RETENTION_METHODS:
+                raise ValueError(f"keep_old_task must be None or one of {', '.join(RETENTION_METHODS)}, "
+                                 f"but got {self.keep_old_task!r}")
+            if self.init in ("vanilla", "imagenet"):
+                raise ValueError(f"keep_old_task={self.keep_old_task!r} keeps a pretrained task while fine-tuning: "
+                                 f"init must be the id of a finished run, not {self.init!r}")
         if self.classes is not None:
             if len(self.classes) == 0:
                 raise ValueError("classes=() selects no class: give the class indices to train on, or None for all")
@@ -175,6 +187,11 @@ def finished_runs(results_root: str | Path) -> list[Run]:
 
 # Finding a run: its full configuration, and the id that hashes it.
 
+# Settings added after runs were shared: at these values they are left out of the configuration that a run id
+# hashes, so that the runs made before them keep their ids.
+LATER_SETTINGS = {"lr_factor": 1.0, "keep_old_task": None}
+
+
 def _resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
     """The full configuration that identifies a run (every setting that changes its numbers), and its preset
     on the run's own canvas. The dataset is read once per process: the data itself is part of the id
@@ -194,10 +211,17 @@ def _resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     preset = with_canvas(preset, canvas_size)
+    if config.lr_factor != 1:
+        preset = dataclasses.replace(preset, lr=float(f"{preset.lr * config.lr_factor:.6g}"))  # 3e-05, not 2.99...e-05
     resolved = {**dataclasses.asdict(config), "classes": list(config.classes) if config.classes else None,
                 "model": model, "num_classes": len(config.classes) if config.classes else n_classes(config.dataset),
                 "canvas_size": canvas_size, "preset_settings": dataclasses.asdict(preset), "parent": parent,
                 "data": data_key(config.dataset)}
+    for name, default in LATER_SETTINGS.items():
+        if resolved[name] == default:
+            del resolved[name]
+    if config.keep_old_task:
+        resolved["old_task"] = retention_settings(config.keep_old_task)
     return resolved, preset
 
 
@@ -327,31 +351,40 @@ def _train(this: Run, model: Classifier, bank: ItemBank, state: dict, device: to
     """Train from ``state`` (empty: from the start) until the stopping rule fires, then re-estimate batch-norm
     statistics; write the log and the final checkpoint, and return its state (why training stopped, how long
     it took)."""
-    preset, placement = this.preset, this.config["placement"]
-    optimizer = make_optimizer(model, preset.lr)
+    preset, config = this.preset, this.config
+    placement = config["placement"]
+    old_task = None
+    if config.get("keep_old_task"):  # a second head on the pretrained task (transinv.retention)
+        parent = Run(this.path.parent / config["init"])
+        old_task = OldTask.build(config["keep_old_task"], parent.config, parent.load_model(device), bank, preset)
+    optimizer = make_optimizer(model if old_task is None else torch.nn.ModuleList([model, old_task.head]), preset.lr)
     rule, log = StoppingRule.for_preset(preset, placement), []
     generator = torch.Generator(device).manual_seed(this.config["seed"])
     if state:
+        if old_task is not None:
+            old_task.head.load_state_dict(state["old_head"])
         optimizer.load_state_dict(state["optimizer"])
         rule, log = StoppingRule(**state["rule"]), state["log"]
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
     start = time.perf_counter() - state.get("train_seconds", 0.0)
 
+    old_head = {} if old_task is None else {"old_head": old_task.head.state_dict()}  # the pretrained task's head
+
     def save_training_state():
         _save_checkpoint(this, model, optimizer=optimizer.state_dict(), rule=dataclasses.asdict(rule), log=log,
                          generator=generator.get_state(), torch_rng=torch.get_rng_state(),
-                         train_seconds=time.perf_counter() - start)
+                         train_seconds=time.perf_counter() - start, **old_head)
 
     reason = train(model, bank, placement, preset, generator=generator, optimizer=optimizer, rule=rule, log=log,
                    speed=speed, checkpoint=save_training_state, checkpoint_seconds=checkpoint_seconds,
-                   progress=progress, desc=this.id)
+                   progress=progress, desc=this.id, extra_loss=None if old_task is None else old_task.loss)
     recalibrated = recalibrate_batchnorm(model, bank, placement, preset, generator, speed)
     final = {"reason": reason, "iterations": rule.iterations, "train_seconds": time.perf_counter() - start,
              "batchnorm_recalibrated": recalibrated}
     _atomic_write(this.path / "log.csv.gz", lambda name: pd.DataFrame(
         log, columns=["iteration", "loss", "accuracy"]).to_csv(name, index=False, compression="gzip"))
-    _save_checkpoint(this, model, **final)
+    _save_checkpoint(this, model, **final, **old_head)
     return final
 
 

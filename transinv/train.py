@@ -57,23 +57,27 @@ class Speed:
 
 
 def train_step(model: Classifier, optimizer: torch.optim.Optimizer, bank: ItemBank, placement: str, preset: Preset,
-               generator: torch.Generator, speed: Speed = Speed()) -> torch.Tensor:
-    """One optimiser step on a freshly drawn batch; (loss, accuracy) as a device tensor, not read back."""
+               generator: torch.Generator, speed: Speed = Speed(), extra_loss=None) -> torch.Tensor:
+    """One optimiser step on a freshly drawn batch; (loss, accuracy) as a device tensor, not read back.
+    ``extra_loss(model, generator)``, if given, adds a term to the loss (:mod:`transinv.retention`); the
+    returned loss is the batch's own."""
     canvases, labels = draw_batch(bank, placement, preset, preset.batch_size, generator)
     if speed.channels_last:
         canvases = canvases.contiguous(memory_format=torch.channels_last)
     with torch.autocast(canvases.device.type, dtype=torch.bfloat16, enabled=speed.autocast):
         logits = model(canvases)
         loss = nn.functional.cross_entropy(logits, labels)
+        objective = loss if extra_loss is None else loss + extra_loss(model, generator)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    objective.backward()
     optimizer.step()
     return torch.stack([loss.detach().float(), (logits.argmax(1) == labels).float().mean()])
 
 
 def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, generator: torch.Generator,
           optimizer: torch.optim.Optimizer, rule: StoppingRule, log: list, speed: Speed = Speed(),
-          checkpoint=None, checkpoint_seconds: float = 60.0, progress: bool = True, desc: str = "train") -> str:
+          checkpoint=None, checkpoint_seconds: float = 60.0, progress: bool = True, desc: str = "train",
+          extra_loss=None) -> str:
     """Train until the stopping rule fires; return its reason. ``log`` gets (iteration, loss, accuracy) rows.
 
     Everything that a resumed run needs (model, optimizer, rule, generator, log) is passed in,
@@ -81,7 +85,7 @@ def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, 
     its Adam state is 1.6 GB: saving it every 500 iterations cost a third of a GPU run's time). With
     ``speed.sync_every`` > 1 the rule sees each step's numbers in order, but only every
     ``sync_every`` steps, so a run may train up to ``sync_every - 1`` steps past the
-    iteration at which the rule fired (never past ``max_iters``).
+    iteration at which the rule fired (never past ``max_iters``). ``extra_loss``: see :func:`train_step`.
     """
     model.train()  # batch norm stays in eval mode where the model keeps its pretrained statistics
     if speed.channels_last:
@@ -93,7 +97,7 @@ def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, 
         if preset.warmup_iters:
             for group in optimizer.param_groups:
                 group["lr"] = preset.lr * min(1.0, (step + 1) / preset.warmup_iters)
-        pending.append(train_step(model, optimizer, bank, placement, preset, generator, speed))
+        pending.append(train_step(model, optimizer, bank, placement, preset, generator, speed, extra_loss))
         if len(pending) < speed.sync_every and step + 1 < rule.max_iters:
             continue
         for loss_value, accuracy in torch.stack(pending).tolist():  # the one host sync

@@ -1,0 +1,171 @@
+"""Beyond the paper: does learned invariance survive fine-tuning when forgetting is prevented?
+
+The paper's discussion proposes, without testing it, that invariance is almost always acquired in
+pretraining but erased by fine-tuning on complex datasets (catastrophic forgetting), and that a way
+of fine-tuning that avoids forgetting would keep it. Here the pairs of experiment 2 where plain
+fine-tuning lost the invariance its pretraining had (:func:`forgetting_pairs`, a rule fixed before
+these runs), and a control pair where it keeps it (:data:`CONTROL`), are fine-tuned under each of
+:data:`CONDITIONS`, all else equal: the same parent, data, batches, stopping rule and seed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import pandas as pd
+
+from .analysis import run_cosines, vanilla_cosines
+from .evaluate import normalized_accuracy
+from .experiments import Transfer
+from .parallel import run_all
+from .runs import Run, RunConfig
+from .tables import own_accuracy, summarize
+from .verdicts import NEAR_CHANCE, learned
+
+__all__ = ["CONDITIONS", "Pair", "CONTROL", "forgetting_pairs", "pairs_from_table", "pretrain_configs", "finetune_configs",
+           "Forgetting", "forgetting", "condition_of", "forgetting_table", "forgetting_cosines"]
+
+CONDITIONS = {  # name: the RunConfig settings of the fine-tuning (transinv.retention for the last two)
+    "plain": {},                                    # the paper's
+    "frozen features": {"freeze_features": True},   # only the classifier layers train
+    "lr / 10": {"lr_factor": 0.1},                  # the preset's learning rate, divided by 10
+    "LwF": {"keep_old_task": "lwf"},                # Learning without Forgetting (Li & Hoiem 2016)
+    "rehearsal": {"keep_old_task": "rehearsal"},    # pretraining canvases mixed into fine-tuning
+}
+
+
+class Pair(NamedTuple):
+    """A pretraining (fully translated) and a fine-tuning (at one location)."""
+    pretrain: str
+    finetune: str
+    pretrain_classes: tuple[int, ...] | None = None  # None: all classes
+    finetune_classes: tuple[int, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        def side(dataset, classes):
+            return dataset if classes is None else f"{dataset} {min(classes)}-{max(classes)}"
+        return f"{side(self.pretrain, self.pretrain_classes)} → {side(self.finetune, self.finetune_classes)}"
+
+
+CONTROL = Pair("mnist", "mnist", (0, 1, 2, 3, 4), (5, 6, 7, 8, 9))  # the science test's: plain fine-tuning keeps it
+
+
+def forgetting_pairs(exp2: Transfer) -> list[Pair]:
+    """The pairs of experiment 2 where invariance was learned and then lost (:func:`pairs_from_table`)."""
+    table = summarize(exp2.finetuned)
+    criterion = {p.id: p.result["stop_reason"] == "accuracy" for p in exp2.pretrained}
+    return pairs_from_table(table.assign(pretrain_criterion=[criterion.get(r.config["init"], False)
+                                                             for r in exp2.finetuned]))
+
+
+def pairs_from_table(table: pd.DataFrame) -> list[Pair]:
+    """The rule, fixed in advance, on experiment 2's fine-tunings (a :func:`transinv.tables.summarize` table with
+    ``pretrain_criterion``: whether the pretraining stopped on the authors' training-accuracy criterion): the
+    pretraining reached that criterion and learned (test accuracy over the canvas at least
+    :data:`transinv.verdicts.LEARNED`); the plain fine-tuning, on another dataset, learned its task; and its
+    normalized accuracy away from the trained location, averaged over the repetitions, is below
+    :data:`transinv.verdicts.NEAR_CHANCE`. In the table's order."""
+    table = table[table["pretrain_criterion"] & learned(table) & (table["pretrain"] != table["dataset"])]
+    away = table.groupby(["pretrain", "dataset"], sort=False)["away_normalized"].mean()
+    return [Pair(pretrain, finetune) for (pretrain, finetune), value in away.items() if value < NEAR_CHANCE]
+
+
+def pretrain_configs(pairs: Sequence[Pair], preset: str, repetitions: int, seed: int = 0) -> list[RunConfig]:
+    """The pretrainings of ``pairs``, each once (pairs share them), for seeds ``seed`` ... ``seed + repetitions - 1``."""
+    configs = [RunConfig(p.pretrain, "translated", preset, classes=p.pretrain_classes, seed=seed + r)
+               for r in range(repetitions) for p in pairs]
+    return list(dict.fromkeys(configs))
+
+
+def _key(dataset: str, classes, seed: int) -> tuple:
+    return dataset, tuple(classes) if classes else None, seed
+
+
+def finetune_configs(pairs: Sequence[Pair], pretrained: Sequence[Run], preset: str,
+                     conditions: Sequence[str] = tuple(CONDITIONS)) -> list[RunConfig]:
+    """Each pair fine-tuned from each of its finished pretrainings (same seed), under each condition; by
+    condition first, so that a budget cut leaves whole conditions."""
+    parents = {_key(p.config["dataset"], p.config["classes"], p.config["seed"]): p for p in pretrained
+               if p.config["placement"] == "translated"}
+    seeds = sorted({p.config["seed"] for p in pretrained})
+    return [RunConfig(pair.finetune, "one_location", preset, classes=pair.finetune_classes, init=parent.id,
+                      seed=seed, **CONDITIONS[condition])
+            for condition in conditions for pair in pairs for seed in seeds
+            if (parent := parents.get(_key(pair.pretrain, pair.pretrain_classes, seed))) is not None]
+
+
+class Forgetting(NamedTuple):
+    pairs: list[Pair]
+    pretrained: list[Run]
+    finetuned: list[Run]   # every condition; :func:`condition_of` says which
+
+
+def forgetting(pairs: Sequence[Pair], preset: str, repetitions: int, seed: int, results_root: str | Path, *,
+               device: str = "auto", train: bool = True, executor: str = "local") -> Forgetting:
+    """Train (or, ``train=False``, collect) the pretrainings of ``pairs``, then every fine-tuning condition."""
+    options = {"device": device, "train": train, "executor": executor}
+    pretrained = run_all(pretrain_configs(pairs, preset, repetitions, seed), results_root, **options)
+    finetuned = run_all(finetune_configs(pairs, pretrained, preset), results_root, **options)
+    return Forgetting(list(pairs), pretrained, finetuned)
+
+
+def condition_of(config: dict) -> str:
+    """Which of :data:`CONDITIONS` a fine-tuning's configuration is."""
+    for name, settings in reversed(CONDITIONS.items()):  # "plain" ({}) last: it matches every configuration
+        if all(config.get(key) == value for key, value in settings.items()):
+            return name
+    raise AssertionError("unreachable: 'plain' matches every configuration")
+
+
+def _pair_of(r: Run) -> Pair:
+    parent, config = r.config["parent"], r.config
+    classes = (lambda c: tuple(c) if c else None)
+    return Pair(parent["dataset"], config["dataset"], classes(parent["classes"]), classes(config["classes"]))
+
+
+def forgetting_table(result: Forgetting) -> pd.DataFrame:
+    """One row per fine-tuned network: its pair and condition, the :func:`transinv.tables.summarize` columns,
+    its normalized accuracy at the trained location, and its mean cosine similarity away from the trained
+    location before fine-tuning (its pretrained parent's) and after."""
+    table = summarize(result.finetuned)
+    if table.empty:
+        return table.assign(pair=[], condition=[], control=[], at_normalized=[], cosine_before=[], cosine_after=[])
+    cosines = forgetting_cosines(result)
+    away = cosines[cosines["dx"] > 0].groupby(["pair", "condition", "seed"])["cosine"].mean()
+    pairs = [_pair_of(r).name for r in result.finetuned]
+    conditions = [condition_of(r.config) for r in result.finetuned]
+    return table.assign(
+        pair=pairs, condition=conditions, control=[_pair_of(r) == CONTROL for r in result.finetuned],
+        at_normalized=normalized_accuracy(table["at_trained"], table["n_classes"]),
+        cosine_before=[away.get((p, "pretrained", s), float("nan")) for p, s in zip(pairs, table["seed"])],
+        cosine_after=[away.get((p, c, s), float("nan")) for p, c, s in zip(pairs, conditions, table["seed"])])
+
+
+def forgetting_cosines(result: Forgetting) -> pd.DataFrame:
+    """Cosine similarity versus displacement (:func:`transinv.analysis.cosine_similarity`) on each pair's
+    fine-tuning items: of the vanilla network, of the pretrained one, and of the network fine-tuned under each
+    condition. One row per (pair, condition, seed, class, x), with ``own_accuracy`` (NaN for vanilla networks)."""
+    parts, before, vanilla = [], set(), {}
+    for r in result.finetuned:
+        pair, seed = _pair_of(r), r.config["seed"]
+        classes = list(pair.finetune_classes) if pair.finetune_classes else None
+        parent = Run(r.path.parent / r.config["init"])
+        networks = [(condition_of(r.config), r)]
+        if (pair, seed) not in before:  # the pretrained and vanilla networks once per pair and seed
+            before.add((pair, seed))
+            networks += [("pretrained", parent), ("vanilla", None)]
+        for condition, network in networks:
+            if network is None:
+                key = (pair.finetune, pair.finetune_classes, seed)
+                if key not in vanilla:
+                    vanilla[key] = vanilla_cosines(pair.finetune, r.preset, seed=seed, classes=classes,
+                                                   results_root=r.path.parent)
+                table = vanilla[key]
+            else:
+                table = run_cosines(network, pair.finetune, classes=classes)
+            parts.append(table.assign(pair=pair.name, condition=condition, seed=seed,
+                                      own_accuracy=own_accuracy(network) if network else float("nan")))
+    columns = ["label", "class", "x", "dx", "cosine", "pair", "condition", "seed", "own_accuracy"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
