@@ -95,30 +95,38 @@ Markdown("Pairs chosen by the rule from experiment 2: " + (", ".join(f"**{p.name
 result = fg.forgetting(pairs + [fg.CONTROL], preset, seeds, seed, root, device=device, train=train,
                        executor=executor)
 table = fg.forgetting_table(result)
-Markdown(verdicts.learning_note(table))
+counted = table[verdicts.learned(table)]
+Markdown(f"{len(counted)} of {len(table)} fine-tuned networks learned their new task (test accuracy at the trained "
+         f"location at least {verdicts.LEARNED}, from a pretraining that learned its own): only they count in the "
+         f"figure and the verdict. The table below says how many learned in each condition.")
 
 # %% [markdown]
 # ## Accuracy away from the trained location, by condition
 #
 # Normalized accuracy away from the trained location (0: chance, 100: perfect), mean ±
-# std over seeds, networks that learned their task only. Dotted lines: the thresholds of
-# the verdict, 20 (not invariant) and 50 (invariant).
+# std over seeds, networks that learned their task only (a condition none of whose
+# networks learned has no bar). Dotted lines: the thresholds of the verdict, 20 (not
+# invariant) and 50 (invariant).
 
 # %%
-counted = table[verdicts.learned(table)]
-figure = plots.bars(counted, x="pair", hue="condition", value="away_normalized")
+figure = plots.bars(counted, x="pair", hue="condition", value="away_normalized", colours=fg.COLOURS)
+axes = figure.axes[0]
 for level in (verdicts.NEAR_CHANCE, verdicts.INVARIANT):
-    figure.axes[0].axhline(level, color="grey", ls=":", lw=1)
+    axes.axhline(level, color="grey", ls=":", lw=1)
+axes.set_xticks(axes.get_xticks(), [label.get_text().replace(" → ", "\n→ ") for label in axes.get_xticklabels()])
+axes.legend(fontsize=8, title="condition", title_fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+figure.tight_layout()
 figure
 
 # %% [markdown]
-# The numbers behind it, with accuracy at the trained location (normalized), the mean
-# cosine similarity away from the trained location before fine-tuning (the pretrained
-# network, on the same items) and after, and the iterations to the stopping criterion:
+# Every network, learned or not: how many learned, then mean ± std over seeds of the
+# normalized accuracy at the trained location and away from it, the mean cosine
+# similarity away from the trained location before fine-tuning (the pretrained network,
+# on the same items) and after, and the iterations to the stopping rule (the cap is 1500
+# at the small preset: a network still there did not reach the criterion).
 
 # %%
-tables.mean_std(counted, ["pair", "condition"],
-                ["at_normalized", "away_normalized", "cosine_before", "cosine_after", "iterations"])
+fg.by_condition(table)
 
 # %% [markdown]
 # ## The representation: cosine similarity by condition
@@ -131,7 +139,7 @@ tables.mean_std(counted, ["pair", "condition"],
 # %%
 cosines = fg.forgetting_cosines(result)
 kept = cosines[(cosines["condition"] == "vanilla") | (cosines["own_accuracy"] >= verdicts.LEARNED)]
-plots.cosine_panels(kept, panel="pair", columns=2);
+plots.cosine_panels(kept, panel="pair", columns=2, colours=fg.COLOURS);
 
 # %% [markdown]
 # ## Verdict
@@ -152,11 +160,23 @@ meaning = {
                      "did not extend to these items in the first place (compare the cosine similarity before "
                      "fine-tuning with the control's), or these methods did not limit forgetting enough.",
 }
+note = ""
+if not table.empty:
+    others = table[~table["control"].astype(bool) & (table["condition"] != "plain")]
+    note = (f"\n\nOn the pairs chosen from experiment 2, {int(verdicts.learned(others).sum())} of {len(others)} "
+            f"networks fine-tuned in the other conditions learned their new task; a condition whose networks did not "
+            f"learn (n/a above) can neither keep nor lose invariance, so the verdict rests on the others.")
 Markdown(f"**{verdict}.** {measured}\n\n" + meaning.get(
-    verdict, "Nothing to judge yet: the runs this needs are not finished, or their networks did not learn."))
+    verdict, "Nothing to judge yet: the runs this needs are not finished, or their networks did not learn.") + note)
 
 # %% [markdown]
 # ## The runs
+
+# %%
+every_run = tables.summarize(result.pretrained + result.finetuned)
+Markdown(f"{len(every_run)} runs ({len(result.pretrained)} pretrainings, some of them experiment 2's, and "
+         f"{len(result.finetuned)} fine-tunings), {every_run['seconds'].sum() / 3600:.2f} h of compute "
+         f"(training and evaluation, one CPU core or GPU share per run).")
 
 # %%
 tables.runs_table(tables.summarize(result.finetuned))

@@ -19,11 +19,11 @@ from .evaluate import normalized_accuracy
 from .experiments import Transfer
 from .parallel import run_all
 from .runs import Run, RunConfig
-from .tables import own_accuracy, summarize
+from .tables import mean_std, own_accuracy, summarize
 from .verdicts import NEAR_CHANCE, learned
 
-__all__ = ["CONDITIONS", "Pair", "CONTROL", "forgetting_pairs", "pairs_from_table", "pretrain_configs", "finetune_configs",
-           "Forgetting", "forgetting", "condition_of", "forgetting_table", "forgetting_cosines"]
+__all__ = ["CONDITIONS", "COLOURS", "Pair", "CONTROL", "forgetting_pairs", "pairs_from_table", "pretrain_configs", "finetune_configs",
+           "Forgetting", "forgetting", "condition_of", "forgetting_table", "by_condition", "forgetting_cosines"]
 
 CONDITIONS = {  # name: the RunConfig settings of the fine-tuning (transinv.retention for the last two)
     "plain": {},                                    # the paper's
@@ -32,6 +32,10 @@ CONDITIONS = {  # name: the RunConfig settings of the fine-tuning (transinv.rete
     "LwF": {"keep_old_task": "lwf"},                # Learning without Forgetting (Li & Hoiem 2016)
     "rehearsal": {"keep_old_task": "rehearsal"},    # pretraining canvases mixed into fine-tuning
 }
+
+
+COLOURS = {"vanilla": "tab:gray", "pretrained": "black",  # the same condition in the same colour on every figure
+           **dict(zip(CONDITIONS, ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]))}
 
 
 class Pair(NamedTuple):
@@ -140,6 +144,18 @@ def forgetting_table(result: Forgetting) -> pd.DataFrame:
         at_normalized=normalized_accuracy(table["at_trained"], table["n_classes"]),
         cosine_before=[away.get((p, "pretrained", s), float("nan")) for p, s in zip(pairs, table["seed"])],
         cosine_after=[away.get((p, c, s), float("nan")) for p, c, s in zip(pairs, conditions, table["seed"])])
+
+
+def by_condition(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`forgetting_table`'s networks by pair and condition (in the order of :data:`CONDITIONS`): how many
+    learned their new task, and the mean ± std over seeds of every network's measures, learned or not."""
+    rank = {name: k for k, name in enumerate([*dict.fromkeys(table["pair"]), *CONDITIONS])}
+    ordered = table.sort_values(["pair", "condition"], key=lambda column: column.map(rank), kind="stable")
+    numbers = mean_std(ordered, ["pair", "condition"],
+                       ["at_normalized", "away_normalized", "cosine_before", "cosine_after", "iterations"])
+    counts = ordered.assign(learned=learned(ordered)).groupby(["pair", "condition"], sort=False)["learned"].sum()
+    numbers.insert(0, "learned", [f"{k} of {n}" for k, n in zip(counts, numbers["runs"])])
+    return numbers.drop(columns="runs")
 
 
 def forgetting_cosines(result: Forgetting) -> pd.DataFrame:

@@ -96,8 +96,10 @@ def heatmap_grid(grids: dict[tuple[str, str], pd.DataFrame], canvas_size: int,
     return fig
 
 
-def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.Series | None = None) -> Figure:
-    """Mean +- std of ``value`` (across the rows of each x and hue: repetitions) as grouped bars."""
+def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.Series | None = None,
+         colours: dict | None = None) -> Figure:
+    """Mean +- std of ``value`` (across the rows of each x and hue: repetitions) as grouped bars; ``colours``: one
+    per hue value (default: matplotlib's cycle)."""
     if table.empty:
         return _no_runs()
     stats = table.groupby([x, hue], sort=False)[value].agg(["mean", "std"]).reset_index()
@@ -110,7 +112,7 @@ def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.
     for k, h in enumerate(hues):
         part = stats[stats[hue] == h].set_index(x).reindex(xs)
         ax.bar(np.arange(len(xs)) + (k - (len(hues) - 1) / 2) * width, part["mean"], width,
-               yerr=part["std"].fillna(0), capsize=2, label=str(h))
+               yerr=part["std"].fillna(0), capsize=2, label=str(h), color=(colours or {}).get(h))
     if chance is not None:  # one chance level per x
         for i, level in enumerate(chance.reindex(xs)):
             ax.hlines(level, i - 0.45, i + 0.45, colors="black", linestyles=":", lw=1)
@@ -147,19 +149,23 @@ def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None, vma
     return fig
 
 
-def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None) -> Figure:
-    """Mean +- std (across classes) cosine similarity versus horizontal displacement (the paper's figure 3)."""
+CONDITION_COLOURS = {"vanilla": "tab:blue", "pretrained": "tab:orange", "fine-tuned": "tab:green"}
+
+
+def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None, colours: dict | None = None) -> Figure:
+    """Mean +- std (across classes) cosine similarity versus horizontal displacement (the paper's figure 3);
+    ``colours``: one per hue value (default: the paper's three conditions in fixed colours)."""
     fig = ax.figure if ax is not None else plt.figure(figsize=(4.5, 3))
     ax = ax or fig.add_subplot()
     lowest = 1.0
-    colours = {"vanilla": "tab:blue", "pretrained": "tab:orange", "fine-tuned": "tab:green"}  # one per condition
-    others = iter(["tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:grey", "tab:olive"])
+    colours = colours or (CONDITION_COLOURS if hue == "condition" else {})
+    curves = table[hue].nunique()
     for name, part in table.groupby(hue, sort=False):
         stats = part.groupby("dx")["cosine"].agg(["mean", "std"]).fillna(0).reset_index()
-        colour = (colours.get(name) or next(others, None)) if hue == "condition" else None
+        colour = colours.get(name)
         ax.plot(stats["dx"], stats["mean"], label=name, color=colour)
-        ax.fill_between(stats["dx"], stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2,
-                        color=colour)
+        ax.fill_between(stats["dx"], stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                        alpha=0.2 if curves <= 3 else 0.07, color=colour)  # many bands: fainter, or a blur
         lowest = min(lowest, float((stats["mean"] - stats["std"]).min()))
     ax.set(xlabel="displacement from the trained location (px)", ylabel="cosine similarity",
            ylim=(lowest - 0.02, 1.02))  # every curve and its band in view
@@ -167,9 +173,9 @@ def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None)
     return fig
 
 
-def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int = 3) -> Figure:
+def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int = 3, colours: dict | None = None) -> Figure:
     """:func:`cosine_by_displacement` in one panel per value of ``panel`` (default: per pretraining),
-    ``columns`` panels a row, sharing the y-axis."""
+    ``columns`` panels a row, sharing the y-axis (and ``colours``)."""
     names = list(dict.fromkeys(cosines[panel]))
     if not names:
         return _no_runs()
@@ -177,7 +183,7 @@ def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int =
     fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3 * rows), sharey=True, squeeze=False)
     bottoms = []
     for ax, name in zip(axes.flat, names):
-        cosine_by_displacement(cosines[cosines[panel] == name], ax=ax)
+        cosine_by_displacement(cosines[cosines[panel] == name], ax=ax, colours=colours)
         bottoms.append(ax.get_ylim()[0])  # the panels share one y-axis: keep the lowest bottom of them all
         ax.set_title(f"pretrained on {name}" if panel == "pretrain" else name if panel == "pair" else f"{panel} {name}")
     axes.flat[0].set_ylim(min(bottoms), 1.02)
