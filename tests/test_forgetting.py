@@ -154,7 +154,8 @@ def forgetting_rows(values: dict, learned: dict | None = None, pair="leek2 → m
     ({"plain": 5, "LwF": 60, "rehearsal": 10}, None, "supported"),
     ({"plain": 5, "LwF": 50, "rehearsal": 10}, None, "supported"),                # 50 is invariant
     ({"plain": 5, "LwF": 49.9, "rehearsal": 10}, None, "not supported"),
-    ({"plain": 5, "LwF": 60}, {"LwF": False}, "not supported"),                   # did not learn: not evidence
+    ({"plain": 5, "LwF": 60, "rehearsal": 10}, {"LwF": False}, "not supported"),  # did not learn: not evidence
+    ({"plain": 5, "LwF": 60}, {"LwF": False}, NOT_TESTABLE),                      # ... and nothing else learned
     ({"plain": 20, "LwF": 90}, None, NOT_TESTABLE),                               # plain did not lose invariance
     ({"plain": 5, "LwF": 90}, {"plain": False}, NOT_TESTABLE),
 ])
@@ -167,6 +168,11 @@ def test_partly_when_a_condition_keeps_invariance_on_some_pairs_only():
                        forgetting_rows({"plain": 5, "LwF": 10, "rehearsal": 60}, pair="mnist → kmnist")])
     text, verdict = beyond_the_paper(table)
     assert verdict == "partly supported" and "LwF on 1 of 2" in text and "rehearsal on 1 of 2" in text
+
+
+def test_a_condition_whose_networks_did_not_learn_is_named_not_counted():
+    text, verdict = beyond_the_paper(forgetting_rows({"plain": 5, "LwF": 90, "rehearsal": 10}, {"LwF": False}))
+    assert verdict == "not supported" and "no network learned under LwF" in text and "LwF on" not in text
 
 
 def test_the_control_is_not_a_test_of_the_hypothesis():

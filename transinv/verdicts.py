@@ -168,11 +168,13 @@ def beyond_the_paper(table: pd.DataFrame) -> tuple[str, str]:
     seeds per pair and condition. A pair tests the hypothesis when it is not the control and plain fine-tuning
     is not invariant there (normalized accuracy away below ``NEAR_CHANCE``). A condition preserves invariance on
     such a pair when its normalized accuracy away is at least ``INVARIANT``. "supported": some condition
-    preserves it on every such pair; "partly supported": on some; "not supported": on none."""
+    preserves it on every such pair; "partly supported": on some; "not supported": on none. Not testable when
+    no such pair, or no network of another condition learned on them."""
     if table.empty:
         return "no network finished yet: nothing to judge", NOT_RUN
     evidence = table[learned(table)]
     means = evidence.groupby(["pair", "condition"], sort=False)["away_normalized"].mean().unstack("condition")
+    means = means.reindex(index=list(dict.fromkeys(table["pair"])), columns=list(dict.fromkeys(table["condition"])))
     control = set(table.loc[table["control"], "pair"])
     plain = means["plain"] if "plain" in means else pd.Series(float("nan"), index=means.index)
     tested = [p for p in means.index if p not in control and plain[p] < NEAR_CHANCE]
@@ -188,12 +190,19 @@ def beyond_the_paper(table: pd.DataFrame) -> tuple[str, str]:
                 f"judge. Normalized accuracy away, mean over seeds: {shown or 'none learned'}{counted}",
                 NOT_TESTABLE)
     others = means.loc[tested].drop(columns="plain")
-    preserved = (others >= INVARIANT).sum()  # pairs on which each condition is invariant (NaN: not)
-    best = ", ".join(f"{c} on {int(v)} of {len(tested)}" for c, v in preserved.items())
+    judged = others.columns[others.notna().any()]  # a condition none of whose networks learned judges nothing
+    unlearned = [c for c in others.columns if c not in judged]
+    silent = f"; no network learned under {', '.join(unlearned)}" if unlearned else ""
+    lost = f"plain fine-tuning lost invariance (away < {NEAR_CHANCE}) on {len(tested)} pair(s)"
+    if judged.empty:
+        return (f"{lost}, but no network fine-tuned otherwise learned its task there: nothing to judge. Normalized "
+                f"accuracy away, mean over seeds: {shown}{counted}"), NOT_TESTABLE
+    preserved = (others[judged] >= INVARIANT).sum()  # pairs on which each condition is invariant (NaN: not)
+    kept = ", ".join(f"{c} on {int(v)} of {len(tested)}" for c, v in preserved.items())
     verdict = ("supported" if (preserved == len(tested)).any() else "partly supported" if preserved.any()
                else "not supported")
-    return (f"plain fine-tuning lost invariance (away < {NEAR_CHANCE}) on {len(tested)} pair(s); invariance kept "
-            f"(away ≥ {INVARIANT}) by {best}. Normalized accuracy away, mean over seeds: {shown}{counted}"), verdict
+    return (f"{lost}; invariance kept (away ≥ {INVARIANT}) by {kept}{silent}. Normalized accuracy away, mean over "
+            f"seeds: {shown}{counted}"), verdict
 
 
 def claims_table(exp1: pd.DataFrame, exp2: pd.DataFrame, cosines: pd.DataFrame, exp3: pd.DataFrame,
