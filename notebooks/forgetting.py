@@ -155,8 +155,9 @@ meaning = {
                         "pretrained network's invariance did not extend to these items (compare its cosine "
                         "similarity before fine-tuning with the control's), or the methods did not limit "
                         "forgetting enough.",
-    "not supported": "No way of limiting forgetting kept the invariance that plain fine-tuning lost. Against the "
-                     "paper's account, or at least its simplest form: either the pretrained network's invariance "
+    "not supported": "No way of limiting forgetting whose networks learned kept the invariance that plain "
+                     "fine-tuning lost. As far as these networks go, this is against the paper's account, or at "
+                     "least its simplest form: either the pretrained network's invariance "
                      "did not extend to these items in the first place (compare the cosine similarity before "
                      "fine-tuning with the control's), or these methods did not limit forgetting enough.",
 }
