@@ -206,3 +206,9 @@ def test_a_protocol_call_with_the_option_brings_back_what_the_page_needs(tmp_pat
     table = fg.forgetting_table(result)
     assert sorted(table["condition"]) == sorted(fg.CONDITIONS) and table["control"].all()
     assert table[["cosine_before", "cosine_after"]].notna().all().all()
+
+
+def test_experiment_3s_fine_tunings_get_no_cosine_table(tiny_preset, tmp_path):
+    parent = run(RunConfig("emnist18", "translated", "small"), tmp_path, progress=False)
+    child = run(RunConfig("mnist", "one_location", "small", init=parent.id), tmp_path, progress=False)
+    assert protocol._cosine_items(parent) == [] and protocol._cosine_items(child) == []

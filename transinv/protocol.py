@@ -115,7 +115,9 @@ def _cosine_items(r: Run) -> list[tuple[str, list[int] | None]]:
     if config["placement"] == "one_location" and config["parent"] is None:
         return []
     if config["parent"] is not None:  # the parent's configuration, kept in the run's
-        return [(config["dataset"], config["classes"])] if config["parent"]["placement"] == "translated" else []
+        parent = config["parent"]
+        read = parent["placement"] == "translated" and parent["dataset"] in ex.PAPER_DATASETS  # not experiment 3's
+        return [(config["dataset"], config["classes"])] if read else []
     if config["placement"] != "translated":
         return []
     if config["classes"]:  # the control pretraining beyond the paper
