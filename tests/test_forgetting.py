@@ -181,6 +181,10 @@ def test_the_control_is_not_a_test_of_the_hypothesis():
     assert beyond_the_paper(control.iloc[:0])[1] == NOT_RUN
 
 
+def test_only_the_plain_condition_finished_is_not_run_yet():
+    assert beyond_the_paper(forgetting_rows({"plain": 5}))[1] == NOT_RUN  # e.g. experiment 2's runs, nothing else
+
+
 # In the protocol.
 
 def test_the_protocol_schedules_every_condition_after_its_pretraining(tiny_preset, tmp_path):

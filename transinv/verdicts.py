@@ -195,6 +195,9 @@ def beyond_the_paper(table: pd.DataFrame) -> tuple[str, str]:
     silent = f"; no network learned under {', '.join(unlearned)}" if unlearned else ""
     lost = f"plain fine-tuning lost invariance (away < {NEAR_CHANCE}) on {len(tested)} pair(s)"
     if judged.empty:
+        ran = table[table["pair"].isin(tested) & (table["condition"] != "plain")]
+        if ran.empty:
+            return f"{lost}; no other condition has finished there yet: nothing to judge", NOT_RUN
         return (f"{lost}, but no network fine-tuned otherwise learned its task there: nothing to judge. Normalized "
                 f"accuracy away, mean over seeds: {shown}{counted}"), NOT_TESTABLE
     preserved = (others[judged] >= INVARIANT).sum()  # pairs on which each condition is invariant (NaN: not)
