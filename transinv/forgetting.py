@@ -22,8 +22,8 @@ from .runs import Run, RunConfig
 from .tables import mean_std, own_accuracy, summarize
 from .verdicts import NEAR_CHANCE, learned
 
-__all__ = ["CONDITIONS", "COLOURS", "Pair", "CONTROL", "forgetting_pairs", "pairs_from_table", "pretrain_configs", "finetune_configs",
-           "Forgetting", "forgetting", "condition_of", "forgetting_table", "by_condition", "forgetting_cosines"]
+__all__ = ["CONDITIONS", "COLOURS", "Pair", "CONTROL", "forgetting_pairs", "pairs_from_table", "pretrain_configs",
+           "finetune_configs", "Forgetting", "forgetting", "condition_of", "forgetting_table", "by_condition", "forgetting_cosines"]
 
 CONDITIONS = {  # name: the RunConfig settings of the fine-tuning (transinv.retention for the last two)
     "plain": {},                                    # the paper's
@@ -76,14 +76,18 @@ def pairs_from_table(table: pd.DataFrame) -> list[Pair]:
 
 
 def pretrain_configs(pairs: Sequence[Pair], preset: str, repetitions: int, seed: int = 0) -> list[RunConfig]:
-    """The pretrainings of ``pairs``, each once (pairs share them), for seeds ``seed`` ... ``seed + repetitions - 1``."""
+    """The pretrainings of ``pairs``, each once (pairs share them), for seeds ``seed`` to ``seed + repetitions - 1``."""
     configs = [RunConfig(p.pretrain, "translated", preset, classes=p.pretrain_classes, seed=seed + r)
                for r in range(repetitions) for p in pairs]
     return list(dict.fromkeys(configs))
 
 
+def _as_tuple(classes) -> tuple[int, ...] | None:
+    return tuple(classes) if classes else None
+
+
 def _key(dataset: str, classes, seed: int) -> tuple:
-    return dataset, tuple(classes) if classes else None, seed
+    return dataset, _as_tuple(classes), seed
 
 
 def finetune_configs(pairs: Sequence[Pair], pretrained: Sequence[Run], preset: str,
@@ -124,8 +128,7 @@ def condition_of(config: dict) -> str:
 
 def _pair_of(r: Run) -> Pair:
     parent, config = r.config["parent"], r.config
-    classes = (lambda c: tuple(c) if c else None)
-    return Pair(parent["dataset"], config["dataset"], classes(parent["classes"]), classes(config["classes"]))
+    return Pair(parent["dataset"], config["dataset"], _as_tuple(parent["classes"]), _as_tuple(config["classes"]))
 
 
 def forgetting_table(result: Forgetting) -> pd.DataFrame:
@@ -137,10 +140,11 @@ def forgetting_table(result: Forgetting) -> pd.DataFrame:
         return table.assign(pair=[], condition=[], control=[], at_normalized=[], cosine_before=[], cosine_after=[])
     cosines = forgetting_cosines(result)
     away = cosines[cosines["dx"] > 0].groupby(["pair", "condition", "seed"])["cosine"].mean()
-    pairs = [_pair_of(r).name for r in result.finetuned]
+    of_each = [_pair_of(r) for r in result.finetuned]
+    pairs = [pair.name for pair in of_each]
     conditions = [condition_of(r.config) for r in result.finetuned]
     return table.assign(
-        pair=pairs, condition=conditions, control=[_pair_of(r) == CONTROL for r in result.finetuned],
+        pair=pairs, condition=conditions, control=[pair == CONTROL for pair in of_each],
         at_normalized=normalized_accuracy(table["at_trained"], table["n_classes"]),
         cosine_before=[away.get((p, "pretrained", s), float("nan")) for p, s in zip(pairs, table["seed"])],
         cosine_after=[away.get((p, c, s), float("nan")) for p, c, s in zip(pairs, conditions, table["seed"])])

@@ -64,12 +64,13 @@ def _finetunings(pretrained: Run, preset: str, pairs: list[fg.Pair] = ()) -> lis
     """The fine-tunings of a finished pretraining: experiment 2's or 3's (none for the control pretraining of the
     experiment beyond the paper), and that experiment's, in every condition, for each of ``pairs`` it starts."""
     config = pretrained.config
-    beyond = [(BEYOND, c) for c in fg.finetune_configs(pairs, [pretrained], preset)]
-    if config["classes"]:  # the control pretraining
-        return beyond
-    priority = FINETUNE_EXP3 if config["dataset"] == "emnist18" else FINETUNE_EXP2
-    targets = _finetune_datasets(config["dataset"])
-    return [(priority, c) for c in ex.finetune_configs([pretrained], targets, preset)] + beyond
+    paper = []
+    if not config["classes"]:  # not the control pretraining
+        priority = FINETUNE_EXP3 if config["dataset"] == "emnist18" else FINETUNE_EXP2
+        targets = _finetune_datasets(config["dataset"])
+        paper = [(priority, c) for c in ex.finetune_configs([pretrained], targets, preset)]
+    scheduled = {c for _, c in paper}  # a plain fine-tuning beyond the paper is experiment 2's: scheduled once
+    return paper + [(BEYOND, c) for c in fg.finetune_configs(pairs, [pretrained], preset) if c not in scheduled]
 
 
 def beyond_pairs(preset: str, results_root: str | Path = "results") -> list[fg.Pair]:
@@ -112,8 +113,6 @@ def _cosine_items(r: Run) -> list[tuple[str, list[int] | None]]:
     """The items (dataset, classes) on which the cosine analyses (of experiment 2's runs, and beyond the paper)
     read this run: a pretraining on each of its fine-tunings' items, a fine-tuning on its own."""
     config = r.config
-    if config["placement"] == "one_location" and config["parent"] is None:
-        return []
     if config["parent"] is not None:  # the parent's configuration, kept in the run's
         parent = config["parent"]
         read = parent["placement"] == "translated" and parent["dataset"] in ex.PAPER_DATASETS  # not experiment 3's
@@ -164,8 +163,6 @@ def run_protocol(preset: str, seed: int, results_root: str | Path = "results", *
                 queue.sort(key=lambda item: item[0])
                 while queue and len(running) < workers:
                     _, config = queue.pop(0)
-                    if config in running.values():  # a plain fine-tuning beyond the paper is experiment 2's
-                        continue
                     found = find_run(config, root, **locate)
                     if found.finished:  # trained before: its fine-tunings can start at once
                         queue += _finetunings(found, preset, pairs) if config.placement != "one_location" else []
