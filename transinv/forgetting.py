@@ -23,7 +23,8 @@ from .tables import mean_std, own_accuracy, summarize
 from .verdicts import NEAR_CHANCE, learned
 
 __all__ = ["CONDITIONS", "COLOURS", "Pair", "CONTROL", "forgetting_pairs", "pairs_from_table", "pretrain_configs",
-           "finetune_configs", "Forgetting", "forgetting", "condition_of", "forgetting_table", "by_condition", "forgetting_cosines"]
+           "finetune_configs", "Forgetting", "forgetting", "condition_of", "forgetting_table", "by_condition",
+           "forgetting_cosines"]
 
 CONDITIONS = {  # name: the RunConfig settings of the fine-tuning (transinv.retention for the last two)
     "plain": {},                                    # the paper's
