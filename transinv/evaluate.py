@@ -8,6 +8,7 @@ from torch import Tensor
 from .datasets import ItemSet
 from .models import Classifier
 from .presets import N_AREAS, Preset
+from .speedups import current
 from .stimuli import CLASSES_PER_AREA, grid_centres, place, resize_items
 
 __all__ = ["test_items", "eval_batch_size", "grid_accuracy", "accuracy_at_and_away", "accuracy_in_own_areas",
@@ -29,7 +30,11 @@ def test_items(items: ItemSet, per_class: int, seed: int = 0) -> tuple[Tensor, T
 
 def eval_batch_size(preset: Preset, device: torch.device) -> int:
     """Canvases per evaluation batch: 4096 of 64 px on a GPU, fewer for larger canvases (the same
-    activation memory: VGG16's first layers at 224 px and 4096 canvases would need over 50 GB)."""
+    activation memory: VGG16's first layers at 224 px and 4096 canvases would need over 50 GB). On a GPU, the
+    process's ``eval_batch`` where :func:`transinv.speedups.apply` set one (on the CPU another batch size could
+    round differently, so it is left as it is)."""
+    if current().eval_batch is not None and device.type == "cuda":
+        return current().eval_batch
     return max(64, int((4096 if device.type == "cuda" else 512) * (64 / preset.canvas_size) ** 2))
 
 

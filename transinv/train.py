@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .models import Classifier
 from .presets import Preset
+from .speedups import compiled
 from .stimuli import ItemBank, draw_batch
 from .stopping import StoppingRule
 
@@ -57,15 +58,16 @@ class Speed:
 
 
 def train_step(model: Classifier, optimizer: torch.optim.Optimizer, bank: ItemBank, placement: str, preset: Preset,
-               generator: torch.Generator, speed: Speed = Speed(), extra_loss=None) -> torch.Tensor:
+               generator: torch.Generator, speed: Speed = Speed(), extra_loss=None, forward=None) -> torch.Tensor:
     """One optimiser step on a freshly drawn batch; (loss, accuracy) as a device tensor, not read back.
     ``extra_loss(model, generator)``, if given, adds a term to the loss (:mod:`transinv.retention`); the
-    returned loss is the batch's own."""
+    returned loss is the batch's own. ``forward``: the model's forward pass compiled
+    (:func:`transinv.speedups.compiled`); None: the model's own."""
     canvases, labels = draw_batch(bank, placement, preset, preset.batch_size, generator)
     if speed.channels_last:
         canvases = canvases.contiguous(memory_format=torch.channels_last)
     with torch.autocast(canvases.device.type, dtype=torch.bfloat16, enabled=speed.autocast):
-        logits = model(canvases)
+        logits = (forward or model)(canvases)
         loss = nn.functional.cross_entropy(logits, labels)
         objective = loss if extra_loss is None else loss + extra_loss(model, generator)
     optimizer.zero_grad(set_to_none=True)
@@ -90,6 +92,7 @@ def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, 
     model.train()  # batch norm stays in eval mode where the model keeps its pretrained statistics
     if speed.channels_last:
         model.to(memory_format=torch.channels_last)
+    forward = compiled(model)  # the model itself unless the process chose to compile it (transinv.speedups)
     bar = tqdm(total=rule.max_iters, initial=rule.iterations, desc=desc, disable=not progress, leave=False)
     reason, pending, last_checkpoint = None, [], time.perf_counter()
     while reason is None:
@@ -97,7 +100,7 @@ def train(model: Classifier, bank: ItemBank, placement: str, preset: Preset, *, 
         if preset.warmup_iters:
             for group in optimizer.param_groups:
                 group["lr"] = preset.lr * min(1.0, (step + 1) / preset.warmup_iters)
-        pending.append(train_step(model, optimizer, bank, placement, preset, generator, speed, extra_loss))
+        pending.append(train_step(model, optimizer, bank, placement, preset, generator, speed, extra_loss, forward))
         if len(pending) < speed.sync_every and step + 1 < rule.max_iters:
             continue
         for loss_value, accuracy in torch.stack(pending).tolist():  # the one host sync
