@@ -12,7 +12,7 @@ from transinv import protocol, runs
 from transinv.models import create_model, replace_head
 from transinv.presets import SMALL
 from transinv.retention import OldTask
-from transinv.runs import Run, RunConfig, run
+from transinv.runs import Run, RunConfig, identity, run
 from transinv.stimuli import ItemBank, draw_batch
 from transinv.stopping import StoppingRule
 from transinv.verdicts import NOT_RUN, NOT_TESTABLE, beyond_the_paper
@@ -30,9 +30,9 @@ def test_the_new_settings_leave_the_ids_of_earlier_runs_as_they_were(tmp_path):
     from transinv import experiments as ex
     assert runs.find_run(RunConfig("mnist", "translated", "small"), ex.results_dir("auto", "small"),
                          device="cpu").finished  # committed before the settings existed
-    resolved, _ = runs._resolve(DIGITS, tmp_path)
-    slower, preset = runs._resolve(RunConfig("mnist", "translated", classes=(0, 1, 2), lr_factor=0.1), tmp_path)
-    assert preset.lr == 3e-5 and slower["lr_factor"] == 0.1 and runs._run_id(slower) != runs._run_id(resolved)
+    resolved, _ = identity.resolve(DIGITS, tmp_path)
+    slower, preset = identity.resolve(RunConfig("mnist", "translated", classes=(0, 1, 2), lr_factor=0.1), tmp_path)
+    assert preset.lr == 3e-5 and slower["lr_factor"] == 0.1 and identity.run_id(slower) != identity.run_id(resolved)
 
 
 def test_bad_settings_fail_early():

@@ -2,7 +2,8 @@
 
 One module per step of the protocol: ``presets`` (sizes), ``datasets`` (items), ``stimuli`` (placement
 on the canvas), ``models``, ``stopping`` (the authors' stopping rule), ``train`` (the loop), ``runs``
-(one directory per run), ``parallel`` (runs side by side), ``executors``
+(one directory per run: ``runs.identity``, a run's configuration and id; ``runs.directory``, its files;
+``runs.lifecycle``, training, resuming and evaluating it), ``parallel`` (runs side by side), ``executors``
 (local processes or Slurm jobs), ``experiments`` (the paper's three),
 ``evaluate`` (the test grid), ``tables`` (runs as tables), ``analysis`` (cosine similarity),
 ``retention`` and ``forgetting`` (beyond the paper: fine-tuning that keeps the pretrained task),
