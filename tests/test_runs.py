@@ -71,6 +71,7 @@ def test_fine_tuning_starts_from_the_parent(tiny_preset, tmp_path):
     parent = run(DIGITS, tmp_path, progress=False)
     child = run(RunConfig("mnist", "one_location", classes=(5, 6, 7, 8), init=parent.id), tmp_path, progress=False)
     assert child.config["parent"]["dataset"] == "mnist" and child.config["num_classes"] == 4
+    assert child.is_finetuning and child.parent == parent and not parent.is_finetuning and parent.parent is None
     assert load_checkpoint(child.path / "ckpt.pt").num_classes == 4
 
 
@@ -252,7 +253,7 @@ def test_runs_from_before_data_keys_get_their_new_id(tiny_preset, tmp_path):
     for r, old_id in ((parent, "old-parent"), (child, "old-child")):  # as written before: no data key
         config = json.loads((r.path / "config.json").read_text())
         del config["data"]
-        if config["parent"] is not None:
+        if r.is_finetuning:
             config["init"], config["parent"] = "old-parent", {k: v for k, v in config["parent"].items() if k != "data"}
         (r.path / "config.json").write_text(json.dumps(config))
         r.path.rename(tmp_path / old_id)

@@ -67,6 +67,16 @@ class Run:
         return self._preset
 
     @property
+    def is_finetuning(self) -> bool:
+        """Whether the run fine-tunes another run (its configuration then keeps the parent's as ``parent``)."""
+        return self.config["parent"] is not None
+
+    @property
+    def parent(self) -> Run | None:
+        """The run it fine-tunes, beside it under the same results root; None for a run from scratch or ImageNet."""
+        return Run(self.path.parent / self.config["init"]) if self.is_finetuning else None
+
+    @property
     def finished(self) -> bool:
         return (self.path / "done.json").is_file()
 

@@ -89,7 +89,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
                               f"Choose a writable results_root") from error
     with _one_thread_on_cpu(device):
         bank = ItemBank.build(items.train_images, items.train_labels, this.preset.item_size, device)
-        model = _initial_model(this, bank, results_root, device)
+        model = _initial_model(this, bank, device)
         setup_seconds = time.perf_counter() - started  # data, model, input statistics: before training starts
         ckpt_path = this.path / "ckpt.pt"
         state = read_checkpoint(ckpt_path) if ckpt_path.is_file() else {}
@@ -116,13 +116,13 @@ def _one_thread_on_cpu(device: torch.device):
         torch.set_num_threads(threads)
 
 
-def _initial_model(this: Run, bank: ItemBank, results_root: Path, device: torch.device) -> Classifier:
+def _initial_model(this: Run, bank: ItemBank, device: torch.device) -> Classifier:
     """The model before training: new (random or ImageNet weights), or the parent's with a new head; its
     input normalised as the preset says (the authors': by the statistics of this run's training canvases)."""
     config = this.config
     torch.manual_seed(config["seed"])  # model initialisation and dropout
-    if config["parent"] is not None:
-        model = replace_head(Run(results_root / config["init"]).load_model(), config["num_classes"])
+    if this.is_finetuning:
+        model = replace_head(this.parent.load_model(), config["num_classes"])
     else:
         model = create_model(config["model"], num_classes=config["num_classes"],
                              canvas_size=this.preset.canvas_size, pretrained=config["init"] == "imagenet")
@@ -142,7 +142,7 @@ def _train(this: Run, model: Classifier, bank: ItemBank, state: dict, device: to
     placement = config["placement"]
     old_task = None
     if config.get("keep_old_task"):  # a second head on the pretrained task (transinv.retention)
-        parent = Run(this.path.parent / config["init"])
+        parent = this.parent
         old_task = OldTask.build(config["keep_old_task"], parent.config, parent.load_model(device), bank, preset)
     optimizer = make_optimizer(model if old_task is None else torch.nn.ModuleList([model, old_task.head]), preset.lr)
     rule, log = StoppingRule.for_preset(preset, placement), []
