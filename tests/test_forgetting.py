@@ -44,6 +44,27 @@ def test_bad_settings_fail_early():
         RunConfig("mnist", "one_location", keep_old_task="lwf")
 
 
+def test_the_ways_to_keep_the_old_task_are_registered_before_any_run_is_configured():
+    """transinv/__init__.py imports transinv.retention first, whichever transinv module is asked for."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("from transinv.runs.identity import RunConfig\n"
+            "RunConfig('mnist', 'one_location', init='x', keep_old_task='lwf')")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_a_registered_way_keeps_its_settings():
+    from transinv.retention import settings
+    from transinv.runs.old_tasks import OLD_TASK_METHODS, register_old_task
+    lwf = OLD_TASK_METHODS["lwf"]
+    assert list(OLD_TASK_METHODS) == ["lwf", "rehearsal"] and lwf.settings == settings("lwf")
+    register_old_task("lwf", settings("lwf"), lwf.build)  # again, as it was: accepted
+    with pytest.raises(ValueError, match="'lwf' is registered already, with other settings"):
+        register_old_task("lwf", {**settings("lwf"), "weight": 2.0}, lwf.build)  # would change the runs' numbers
+    assert OLD_TASK_METHODS["lwf"].settings == settings("lwf")
+
+
 # The two ways of keeping the old task.
 
 def pretrained_model():

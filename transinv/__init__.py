@@ -9,6 +9,7 @@ on the canvas), ``models``, ``stopping`` (the authors' stopping rule), ``train``
 ``retention`` and ``forgetting`` (beyond the paper: fine-tuning that keeps the pretrained task),
 ``verdicts`` (claim by claim) and ``plots``.
 """
+from . import retention  # first: it registers the ways to keep an old task (runs.old_tasks) that RunConfig accepts
 from .analysis import cosine_conditions, cosine_similarity, mean_cosine_away
 from .datasets import DATASETS, DatasetNotFoundError, ItemSet, data_root, load_dataset, n_classes, select_classes
 from .executors import EXECUTORS, SlurmSettings

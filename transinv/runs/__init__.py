@@ -7,6 +7,8 @@ test grid. Three modules, one job each:
 - ``directory``: the run's directory (:class:`Run`), its files and checkpoints;
 - ``lifecycle``: finding a run, training or resuming it, evaluating it, restoring a model left out of shared
   results (:func:`run`, :func:`find_run`, :func:`find_finished`).
+
+``old_tasks`` holds the ways a fine-tuning can keep its pretrained task, which :mod:`transinv.retention` registers.
 """
 from .directory import Run, finished_runs, load_checkpoint
 from .identity import LATER_SETTINGS, RunConfig, describe_run_id

@@ -14,9 +14,9 @@ from pathlib import Path
 from ..datasets import DATASETS, data_key, n_classes
 from ..models import MODELS
 from ..presets import Preset, get_preset, with_canvas
-from ..retention import METHODS as RETENTION_METHODS, settings as retention_settings
 from ..stimuli import PLACEMENTS
 from .directory import Run
+from .old_tasks import OLD_TASK_METHODS
 
 __all__ = ["RunConfig", "LATER_SETTINGS", "resolve", "run_id", "describe_run_id"]
 
@@ -32,7 +32,7 @@ class RunConfig:
     freeze_features: bool = False             # fine-tune the classifier layers only
     seed: int = 0
     lr_factor: float = 1.0                    # train at the preset's learning rate times this
-    keep_old_task: str | None = None          # fine-tunings: "lwf" or "rehearsal" (transinv.retention)
+    keep_old_task: str | None = None          # fine-tunings: one of OLD_TASK_METHODS ("lwf", "rehearsal")
 
     def __post_init__(self):  # bad values fail here, before anything is written
         if self.dataset not in DATASETS:
@@ -44,8 +44,8 @@ class RunConfig:
         if isinstance(self.lr_factor, bool) or not isinstance(self.lr_factor, (int, float)) or not self.lr_factor > 0:
             raise ValueError(f"lr_factor must be a positive number, but got {self.lr_factor!r}")
         if self.keep_old_task is not None:
-            if self.keep_old_task not in RETENTION_METHODS:
-                raise ValueError(f"keep_old_task must be None or one of {', '.join(RETENTION_METHODS)}, "
+            if self.keep_old_task not in OLD_TASK_METHODS:
+                raise ValueError(f"keep_old_task must be None or one of {', '.join(OLD_TASK_METHODS)}, "
                                  f"but got {self.keep_old_task!r}")
             if self.init in ("vanilla", "imagenet"):
                 raise ValueError(f"keep_old_task={self.keep_old_task!r} keeps a pretrained task while fine-tuning: "
@@ -91,7 +91,7 @@ def resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
         if resolved[name] == default:
             del resolved[name]
     if config.keep_old_task:
-        resolved["old_task"] = retention_settings(config.keep_old_task)
+        resolved["old_task"] = dict(OLD_TASK_METHODS[config.keep_old_task].settings)
     return resolved, preset
 
 

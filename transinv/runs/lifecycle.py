@@ -19,12 +19,12 @@ import torch
 from ..datasets import ItemSet, load_dataset, select_classes
 from ..evaluate import eval_batch_size, grid_accuracy
 from ..models import Classifier, create_model, freeze_features, replace_head
-from ..retention import OldTask
 from ..stimuli import ItemBank, canvas_stats
 from ..stopping import StoppingRule
 from ..train import Speed, make_optimizer, recalibrate_batchnorm, resolve_device, train
 from .directory import Run, atomic_write, read_checkpoint, save_checkpoint, write_json
 from .identity import RunConfig, resolve, run_id
+from .old_tasks import OLD_TASK_METHODS
 
 __all__ = ["run", "find_run", "find_finished"]
 
@@ -142,8 +142,8 @@ def _train(this: Run, model: Classifier, bank: ItemBank, state: dict, device: to
     placement = config["placement"]
     old_task = None
     if config.get("keep_old_task"):  # a second head on the pretrained task (transinv.retention)
-        parent = this.parent
-        old_task = OldTask.build(config["keep_old_task"], parent.config, parent.load_model(device), bank, preset)
+        parent, build = this.parent, OLD_TASK_METHODS[config["keep_old_task"]].build
+        old_task = build(parent.config, parent.load_model(device), bank, preset)
     optimizer = make_optimizer(model if old_task is None else torch.nn.ModuleList([model, old_task.head]), preset.lr)
     rule, log = StoppingRule.for_preset(preset, placement), []
     generator = torch.Generator(device).manual_seed(this.config["seed"])
