@@ -12,7 +12,7 @@ from transinv import protocol, runs
 from transinv.models import create_model, replace_head
 from transinv.presets import SMALL
 from transinv.retention import OldTask
-from transinv.runs import Run, RunConfig, run
+from transinv.runs import Run, RunConfig, identity, run
 from transinv.stimuli import ItemBank, draw_batch
 from transinv.stopping import StoppingRule
 from transinv.verdicts import NOT_RUN, NOT_TESTABLE, beyond_the_paper
@@ -30,9 +30,9 @@ def test_the_new_settings_leave_the_ids_of_earlier_runs_as_they_were(tmp_path):
     from transinv import experiments as ex
     assert runs.find_run(RunConfig("mnist", "translated", "small"), ex.results_dir("auto", "small"),
                          device="cpu").finished  # committed before the settings existed
-    resolved, _ = runs._resolve(DIGITS, tmp_path)
-    slower, preset = runs._resolve(RunConfig("mnist", "translated", classes=(0, 1, 2), lr_factor=0.1), tmp_path)
-    assert preset.lr == 3e-5 and slower["lr_factor"] == 0.1 and runs._run_id(slower) != runs._run_id(resolved)
+    resolved, _ = identity.resolve(DIGITS, tmp_path)
+    slower, preset = identity.resolve(RunConfig("mnist", "translated", classes=(0, 1, 2), lr_factor=0.1), tmp_path)
+    assert preset.lr == 3e-5 and slower["lr_factor"] == 0.1 and identity.run_id(slower) != identity.run_id(resolved)
 
 
 def test_bad_settings_fail_early():
@@ -42,6 +42,27 @@ def test_bad_settings_fail_early():
         RunConfig("mnist", "one_location", init="some-run", keep_old_task="ewc")
     with pytest.raises(ValueError, match="init must be the id of a finished run"):
         RunConfig("mnist", "one_location", keep_old_task="lwf")
+
+
+def test_the_ways_to_keep_the_old_task_are_registered_before_any_run_is_configured():
+    """transinv/__init__.py imports transinv.retention first, whichever transinv module is asked for."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("from transinv.runs.identity import RunConfig\n"
+            "RunConfig('mnist', 'one_location', init='x', keep_old_task='lwf')")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_a_registered_way_keeps_its_settings():
+    from transinv.retention import settings
+    from transinv.runs.old_tasks import OLD_TASK_METHODS, register_old_task
+    lwf = OLD_TASK_METHODS["lwf"]
+    assert list(OLD_TASK_METHODS) == ["lwf", "rehearsal"] and lwf.settings == settings("lwf")
+    register_old_task("lwf", settings("lwf"), lwf.build)  # again, as it was: accepted
+    with pytest.raises(ValueError, match="'lwf' is registered already, with other settings"):
+        register_old_task("lwf", {**settings("lwf"), "weight": 2.0}, lwf.build)  # would change the runs' numbers
+    assert OLD_TASK_METHODS["lwf"].settings == settings("lwf")
 
 
 # The two ways of keeping the old task.

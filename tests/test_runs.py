@@ -3,9 +3,11 @@ import pytest
 import torch
 
 from transinv import runs
+from transinv.evaluate import eval_batch_size
 from transinv.parallel import run_all
-from transinv.runs import RunConfig, load_checkpoint, run
+from transinv.runs import RunConfig, identity, lifecycle, load_checkpoint, run
 from transinv.stopping import StoppingRule
+from transinv.train import resolve_device
 
 DIGITS = RunConfig("mnist", "translated", classes=(0, 1, 2))
 
@@ -23,13 +25,13 @@ def test_a_run_leaves_a_complete_directory(tiny_preset, tmp_path):
 
 def test_a_finished_run_is_loaded_not_trained(tiny_preset, tmp_path, monkeypatch):
     first = run(DIGITS, tmp_path, progress=False)
-    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr(lifecycle, "train", lambda *a, **k: pytest.fail("trained again"))
     again = run(DIGITS, tmp_path, progress=False)
     assert again.path == first.path and again.result == first.result
 
 
 def test_different_configs_get_different_directories(tiny_preset, tmp_path):
-    ids = {runs._run_id(runs._resolve(c, tmp_path)[0]) for c in
+    ids = {identity.run_id(identity.resolve(c, tmp_path)[0]) for c in
            (DIGITS, RunConfig("mnist", "translated", classes=(0, 1, 3)), RunConfig("mnist", "one_location", classes=(0, 1, 2)),
             RunConfig("mnist", "translated", classes=(0, 1, 2), seed=1))}
     assert len(ids) == 4
@@ -69,6 +71,7 @@ def test_fine_tuning_starts_from_the_parent(tiny_preset, tmp_path):
     parent = run(DIGITS, tmp_path, progress=False)
     child = run(RunConfig("mnist", "one_location", classes=(5, 6, 7, 8), init=parent.id), tmp_path, progress=False)
     assert child.config["parent"]["dataset"] == "mnist" and child.config["num_classes"] == 4
+    assert child.is_finetuning and child.parent == parent and not parent.is_finetuning and parent.parent is None
     assert load_checkpoint(child.path / "ckpt.pt").num_classes == 4
 
 
@@ -97,22 +100,22 @@ def test_several_runs_at_once(tiny_preset, tmp_path):
 
 
 def test_device_requests():
-    assert runs.resolve_device("cpu") == torch.device("cpu")
-    assert runs.resolve_device("auto").type in ("cpu", "cuda")
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in ("cpu", "cuda")
     with pytest.raises(ValueError, match="unknown device 'gpu0'"):
-        runs.resolve_device("gpu0")
+        resolve_device("gpu0")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="'cuda' was asked for, but torch sees no GPU here"):
-            runs.resolve_device("cuda")
+            resolve_device("cuda")
 
 
 def test_evaluation_batches_hold_the_same_pixels_at_every_preset():
     from transinv import PAPER, SMALL
     gpu = torch.device("cuda")
-    assert runs.eval_batch_size(SMALL, gpu) == 4096
+    assert eval_batch_size(SMALL, gpu) == 4096
     # VGG16 at 224 px in batches of 4096 needed 84 GB on an H200 and failed beside other runs
-    assert runs.eval_batch_size(PAPER, gpu) * 224 ** 2 <= 4096 * 64 ** 2
-    assert runs.eval_batch_size(PAPER, torch.device("cpu")) == 64
+    assert eval_batch_size(PAPER, gpu) * 224 ** 2 <= 4096 * 64 ** 2
+    assert eval_batch_size(PAPER, torch.device("cpu")) == 64
 
 
 def test_a_run_alone_and_in_the_pool_gives_identical_tables(tmp_path):
@@ -132,7 +135,7 @@ def test_bad_values_fail_early_with_the_fix(tmp_path):
     with pytest.raises(ValueError, match="seed must be a non-negative integer, but got 'abc'"):
         RunConfig("mnist", "translated", seed="abc")
     with pytest.raises(ValueError, match="device 'mps' is not supported"):
-        runs.resolve_device("mps")
+        resolve_device("mps")
     assert not list(tmp_path.iterdir())
 
 
@@ -162,8 +165,8 @@ def finished_without_model(tmp_path, config=DIGITS):
 def test_a_restored_model_reproduces_the_kept_grid_table(tiny_preset, tmp_path, monkeypatch):
     done, kept = finished_without_model(tmp_path)
     compared = []
-    differing = runs._differing_rows
-    monkeypatch.setattr(runs, "_differing_rows", lambda *a: compared.append(differing(*a)) or compared[-1])
+    differing = lifecycle._differing_rows
+    monkeypatch.setattr(lifecycle, "_differing_rows", lambda *a: compared.append(differing(*a)) or compared[-1])
     restored = run(DIGITS, tmp_path, progress=False, need_model=True)
     assert compared == [""]  # evaluated again, and the same numbers
     assert restored.has_model and {p.name: p.read_bytes() for p in done.path.iterdir() if p.name != "ckpt.pt"} == kept
@@ -194,19 +197,19 @@ def test_a_failed_retrain_leaves_the_tables_and_no_checkpoint(tiny_preset, tmp_p
 
 def test_an_interrupted_evaluation_resumes_without_training(tiny_preset, tmp_path, monkeypatch):
     reference = run(DIGITS, tmp_path / "reference", progress=False)
-    evaluate = runs.grid_accuracy
+    evaluate = lifecycle.grid_accuracy
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runs, "grid_accuracy", interrupted)
+    monkeypatch.setattr(lifecycle, "grid_accuracy", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(DIGITS, tmp_path / "interrupted", progress=False)
     unfinished = next((tmp_path / "interrupted").iterdir())
     assert not (unfinished / "done.json").exists() and not (unfinished / "grid.csv.gz").exists()
     assert "reason" in torch.load(unfinished / "ckpt.pt", weights_only=False)  # trained: the final checkpoint
-    monkeypatch.setattr(runs, "grid_accuracy", evaluate)
-    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr(lifecycle, "grid_accuracy", evaluate)
+    monkeypatch.setattr(lifecycle, "train", lambda *a, **k: pytest.fail("trained again"))
     resumed = run(DIGITS, tmp_path / "interrupted", progress=False)
     assert resumed.grid.equals(reference.grid) and resumed.log.equals(reference.log)
     assert resumed.result["stop_reason"] == reference.result["stop_reason"]
@@ -214,7 +217,7 @@ def test_an_interrupted_evaluation_resumes_without_training(tiny_preset, tmp_pat
 
 def test_an_interrupted_run_all_finishes_the_rest_without_retraining(tiny_preset, tmp_path, monkeypatch, capsys):
     configs = [RunConfig("mnist", "translated", classes=(0, 1, 2), seed=s) for s in (0, 1, 2)]
-    trained, train = [], runs.train
+    trained, train = [], lifecycle.train
 
     def interrupt_seed_1(*args, desc, **kwargs):
         trained.append(desc)
@@ -222,15 +225,15 @@ def test_an_interrupted_run_all_finishes_the_rest_without_retraining(tiny_preset
             raise KeyboardInterrupt
         return train(*args, desc=desc, **kwargs)
 
-    monkeypatch.setattr(runs, "train", interrupt_seed_1)
+    monkeypatch.setattr(lifecycle, "train", interrupt_seed_1)
     with pytest.raises(KeyboardInterrupt):
         run_all(configs, tmp_path, workers=1, device="cpu")
     first = runs.find_run(configs[0], tmp_path, device="cpu")
     assert first.finished and len(trained) == 2
     before = {p.name: p.read_bytes() for p in first.path.iterdir()}
     trained.clear()
-    monkeypatch.setattr(runs, "train", lambda *args, desc, **kwargs: trained.append(desc) or train(*args, desc=desc,
-                                                                                                  **kwargs))
+    monkeypatch.setattr(lifecycle, "train", lambda *args, desc, **kwargs: trained.append(desc) or train(
+        *args, desc=desc, **kwargs))
     done = run_all(configs, tmp_path, workers=1, device="cpu")
     assert all(r.finished for r in done) and [d.split("-")[4] for d in trained] == ["s1", "s2"]
     assert {p.name: p.read_bytes() for p in first.path.iterdir()} == before  # the finished run untouched
@@ -250,7 +253,7 @@ def test_runs_from_before_data_keys_get_their_new_id(tiny_preset, tmp_path):
     for r, old_id in ((parent, "old-parent"), (child, "old-child")):  # as written before: no data key
         config = json.loads((r.path / "config.json").read_text())
         del config["data"]
-        if config["parent"] is not None:
+        if r.is_finetuning:
             config["init"], config["parent"] = "old-parent", {k: v for k, v in config["parent"].items() if k != "data"}
         (r.path / "config.json").write_text(json.dumps(config))
         r.path.rename(tmp_path / old_id)

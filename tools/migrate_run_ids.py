@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from transinv.datasets import data_key, load_dataset  # noqa: E402
-from transinv.runs import _run_id  # noqa: E402
+from transinv.runs.identity import run_id  # noqa: E402
 
 
 def _without_folder(source: str) -> str:
@@ -42,7 +42,7 @@ def migrate(root: Path) -> dict[str, str]:
             parent = renamed[config["init"]]
             config["init"], config["parent"] = parent, json.loads((root / parent / "config.json").read_text())
         config["data"] = data_key(config["dataset"])
-        new = _run_id(config)
+        new = run_id(config)
         (root / old / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         (root / old).rename(root / new)
         renamed[old] = new

@@ -2,12 +2,14 @@
 
 One module per step of the protocol: ``presets`` (sizes), ``datasets`` (items), ``stimuli`` (placement
 on the canvas), ``models``, ``stopping`` (the authors' stopping rule), ``train`` (the loop), ``runs``
-(one directory per run), ``parallel`` (runs side by side), ``executors``
+(one directory per run: ``runs.identity``, a run's configuration and id; ``runs.directory``, its files;
+``runs.lifecycle``, training, resuming and evaluating it), ``parallel`` (runs side by side), ``executors``
 (local processes or Slurm jobs), ``experiments`` (the paper's three),
 ``evaluate`` (the test grid), ``tables`` (runs as tables), ``analysis`` (cosine similarity),
 ``retention`` and ``forgetting`` (beyond the paper: fine-tuning that keeps the pretrained task),
 ``verdicts`` (claim by claim) and ``plots``.
 """
+from . import retention  # first: it registers the ways to keep an old task (runs.old_tasks) that RunConfig accepts
 from .analysis import cosine_conditions, cosine_similarity, mean_cosine_away
 from .datasets import DATASETS, DatasetNotFoundError, ItemSet, data_root, load_dataset, n_classes, select_classes
 from .executors import EXECUTORS, SlurmSettings

@@ -10,12 +10,14 @@ which trains alongside the new head on a second term of the loss:
   the old head (cross-entropy), one batch of them beside each fine-tuning batch.
 
 The new task's own term, its batches and the stopping rule stay the paper's: the rule reads the new task's
-loss and accuracy only.
+loss and accuracy only. Importing this module registers both with the runs (:mod:`transinv.runs.old_tasks`), as
+``RunConfig(keep_old_task="lwf")`` and ``keep_old_task="rehearsal"``.
 """
 from __future__ import annotations
 
 import copy
 from contextlib import contextmanager
+from functools import partial
 
 import torch
 from torch import Tensor, nn
@@ -23,6 +25,7 @@ from torch import Tensor, nn
 from .datasets import load_dataset, select_classes
 from .models import Classifier
 from .presets import Preset
+from .runs.old_tasks import register_old_task
 from .stimuli import ItemBank, draw_batch
 
 __all__ = ["METHODS", "TEMPERATURE", "LWF_WEIGHT", "settings", "OldTask"]
@@ -90,3 +93,8 @@ class OldTask:
         return LWF_WEIGHT * t * t * nn.functional.kl_div(
             nn.functional.log_softmax(logits.float() / t, dim=1), nn.functional.softmax(target.float() / t, dim=1),
             reduction="batchmean")
+
+
+# From here on RunConfig(keep_old_task=...) takes these names, and runs train with these terms.
+register_old_task("lwf", settings("lwf"), partial(OldTask.build, "lwf"))
+register_old_task("rehearsal", settings("rehearsal"), partial(OldTask.build, "rehearsal"))

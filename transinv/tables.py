@@ -27,12 +27,12 @@ def own_accuracy(r: Run) -> float:
     return float(grid["correct"].sum() / grid["n"].sum())
 
 
-def _pretraining(config: dict) -> tuple[str, str | None]:
+def _pretraining(r: Run) -> tuple[str, str | None]:
     """(pretraining in words, the pretraining's placement or None): ('imagenet', None), ('vanilla', None),
     ('mnist', 'translated'), ('emnist18 (areas)', 'areas'), ..."""
-    parent = config["parent"]
-    if parent is None:
-        return ("imagenet" if config["init"] == "imagenet" else "vanilla"), None
+    if not r.is_finetuning:
+        return ("imagenet" if r.config["init"] == "imagenet" else "vanilla"), None
+    parent = r.config["parent"]  # the parent's configuration, kept in the run's
     where = "" if parent["placement"] == "translated" else f" ({parent['placement']})"
     return parent["dataset"] + where, parent["placement"]
 
@@ -52,13 +52,12 @@ def summarize(runs: Iterable[Run]) -> pd.DataFrame:
         config, result, grid = r.config, r.result, r.grid
         at, away = accuracy_at_and_away(grid, r.preset.trained_centre)
         accuracy = float(grid["correct"].sum() / grid["n"].sum())
-        pretrain, pretrain_placement = _pretraining(config)
-        parent = Run(r.path.parent / config["init"]) if config["parent"] is not None else None
+        pretrain, pretrain_placement = _pretraining(r)
         rows.append({"run": r.id, "dataset": config["dataset"], "placement": config["placement"], "pretrain": pretrain,
                      "pretrain_placement": pretrain_placement,
                      "model": config["model"], "seed": config["seed"], "n_classes": config["num_classes"],
                      "own_accuracy": own_accuracy(r),
-                     "pretrain_own_accuracy": own_accuracy(parent) if parent else float("nan"),
+                     "pretrain_own_accuracy": own_accuracy(r.parent) if r.is_finetuning else float("nan"),
                      "accuracy": accuracy, "at_trained": at, "away": away,
                      "normalized": normalized_accuracy(accuracy, config["num_classes"]),
                      "away_normalized": normalized_accuracy(away, config["num_classes"]),

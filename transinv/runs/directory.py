@@ -1,0 +1,149 @@
+"""A run's directory ``<results_root>/<run id>/``: what is read from it, and how its files are written.
+
+``config.json`` (the full configuration), ``ckpt.pt`` (model with its config; during training also the
+optimizer and RNG states, to resume), ``log.csv.gz``, ``grid.csv.gz`` (one row per grid centre and class),
+analyses kept as ``<name>.csv`` and, last, ``done.json`` (why training stopped, iterations, timings). Every
+file is written whole or not at all (:func:`atomic_write`), so an interrupted run leaves no half-written one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import torch
+
+from ..models import Classifier, create_model
+from ..presets import Preset
+
+__all__ = ["Run", "finished_runs", "load_checkpoint", "read_checkpoint", "save_checkpoint", "atomic_write",
+           "write_json"]
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename: no half-written file survives."""
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        pass
+    try:
+        write(tmp.name)
+        os.replace(tmp.name, path)
+    finally:
+        if os.path.exists(tmp.name):
+            os.remove(tmp.name)
+
+
+def write_json(path: Path, data: dict) -> None:
+    atomic_write(path, lambda name: Path(name).write_text(json.dumps(data, indent=2) + "\n"))
+
+
+@dataclass
+class Run:
+    """A run directory. Its configuration and preset are read from ``config.json`` when first asked for
+    (or kept from when the run was located, before the directory exists)."""
+    path: Path
+    _config: dict | None = field(default=None, repr=False, compare=False)
+    _preset: Preset | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def config(self) -> dict:
+        if self._config is None:
+            self._config = json.loads((self.path / "config.json").read_text())
+        return self._config
+
+    @property
+    def preset(self) -> Preset:
+        """The preset the run was trained with, on its own canvas."""
+        if self._preset is None:
+            self._preset = Preset.from_settings(self.config["preset_settings"])
+        return self._preset
+
+    @property
+    def is_finetuning(self) -> bool:
+        """Whether the run fine-tunes another run (its configuration then keeps the parent's as ``parent``)."""
+        return self.config["parent"] is not None
+
+    @property
+    def parent(self) -> Run | None:
+        """The run it fine-tunes, beside it under the same results root; None for a run from scratch or ImageNet."""
+        return Run(self.path.parent / self.config["init"]) if self.is_finetuning else None
+
+    @property
+    def finished(self) -> bool:
+        return (self.path / "done.json").is_file()
+
+    @property
+    def result(self) -> dict:
+        return json.loads((self.path / "done.json").read_text())
+
+    @property
+    def grid(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "grid.csv.gz")
+
+    @property
+    def log(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "log.csv.gz")
+
+    @property
+    def has_model(self) -> bool:
+        return (self.path / "ckpt.pt").is_file()
+
+    def ready(self, need_model: bool = False) -> bool:
+        """Finished, and with its model if ``need_model`` (shared results come without checkpoints)."""
+        return self.finished and (self.has_model or not need_model)
+
+    def load_model(self, device: str | torch.device = "cpu") -> Classifier:
+        """The trained model, in eval mode."""
+        if not self.has_model:
+            raise FileNotFoundError(f"run {self.id} has no checkpoint here (results shared without their models): "
+                                    f"call run(config, results_root, need_model=True) to train it again")
+        return load_checkpoint(self.path / "ckpt.pt", device=device).eval()
+
+    def analysis(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A table computed from the trained run, kept in its directory as ``<name>.csv`` (so that shared
+        results need no model): read if it is there, else ``compute()``d and written."""
+        kept = self.path / f"{name}.csv"
+        if kept.is_file():
+            return pd.read_csv(kept)
+        table = compute()
+        atomic_write(kept, lambda tmp: table.to_csv(tmp, index=False))
+        return table
+
+
+def finished_runs(results_root: str | Path) -> list[Run]:
+    """Every finished run under ``results_root``, by id."""
+    root = Path(results_root).expanduser()
+    return [Run(p) for p in sorted(root.iterdir()) if (p / "done.json").is_file()] if root.is_dir() else []
+
+
+def read_checkpoint(path: Path, map_location="cpu") -> dict:
+    """Everything a checkpoint file holds; a damaged one fails with the fix."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:  # truncated: zip reader, unpickler
+        raise ValueError(f"the checkpoint {path} is damaged ({type(error).__name__}: {error}). Delete it: the run "
+                         f"then trains from the start (its tables, if finished, are kept)") from error
+
+
+def save_checkpoint(this: Run, model: Classifier, **extra) -> None:
+    """The run's ``ckpt.pt``: its model and configuration, and ``extra`` (training state, or why it stopped)."""
+    content = {"model": model.state_dict(), "config": this.config, "frozen_batchnorm": model.frozen_batchnorm, **extra}
+    atomic_write(this.path / "ckpt.pt", lambda name: torch.save(content, name))
+
+
+def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> Classifier:
+    """The model saved in a run's checkpoint file."""
+    checkpoint = read_checkpoint(path, map_location=device)
+    config = checkpoint["config"]
+    model = create_model(config["model"], num_classes=config["num_classes"], canvas_size=config["canvas_size"])
+    model.load_state_dict(checkpoint["model"])
+    model.frozen_batchnorm = checkpoint.get("frozen_batchnorm", False)
+    return model.to(device)

@@ -1,0 +1,232 @@
+"""A run's lifecycle: find its directory, train it (or resume it), evaluate it; restore a missing model.
+
+A run without ``done.json`` is unfinished: running it again resumes from its last checkpoint. A finished run
+whose checkpoint was left out (results from git) still serves its tables, and ``run(..., need_model=True)``
+trains its model again when one is needed, leaving the tables as they are: the restored model must reproduce
+the kept grid table, or it is deleted and an error says so.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ..datasets import ItemSet, load_dataset, select_classes
+from ..evaluate import eval_batch_size, grid_accuracy
+from ..models import Classifier, create_model, freeze_features, replace_head
+from ..stimuli import ItemBank, canvas_stats
+from ..stopping import StoppingRule
+from ..train import Speed, make_optimizer, recalibrate_batchnorm, resolve_device, train
+from .directory import Run, atomic_write, read_checkpoint, save_checkpoint, write_json
+from .identity import RunConfig, resolve, run_id
+from .old_tasks import OLD_TASK_METHODS
+
+__all__ = ["run", "find_run", "find_finished"]
+
+
+# Finding a run: its directory, named by its full configuration at the precision it trains in.
+
+def _locate(config: RunConfig, results_root: Path, speed: Speed) -> Run:
+    resolved, preset = resolve(config, results_root)
+    resolved["precision"] = "bf16" if speed.autocast else "float32"
+    return Run(results_root / run_id(resolved), _config=resolved, _preset=preset)
+
+
+def find_run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
+             precision: str = "auto") -> Run:
+    """The run directory that ``run(config, ...)`` would use, finished or not; nothing is trained."""
+    return _locate(config, Path(results_root).expanduser(), Speed.for_device(resolve_device(device), precision))
+
+
+def find_finished(config: RunConfig, results_root: str | Path = "results", *,
+                  device: str | torch.device = "auto", precision: str = "auto") -> Run:
+    """:func:`find_run`; where that run is not finished, the same configuration finished at the other
+    precision if there is one (runs trained on a GPU in bfloat16, read on a CPU). Nothing is trained."""
+    here = find_run(config, results_root, device=device, precision=precision)
+    if not here.finished:
+        other = find_run(config, results_root, device=device,
+                         precision="float32" if here.config["precision"] == "bf16" else "bf16")
+        if other.finished:
+            return other
+    return here
+
+
+# Running one: train (or resume), then evaluate.
+
+def run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
+        precision: str = "auto", progress: bool = True, checkpoint_seconds: float = 60.0,
+        need_model: bool = False) -> Run:
+    """Train and evaluate ``config`` once; later calls return the finished run (or resume an unfinished one).
+
+    ``precision``: 'auto' (bfloat16 autocast on a GPU, float32 on the CPU), 'float32' or 'bf16'.
+    ``need_model``: a finished run without its checkpoint is trained again (same seed) to restore it;
+    its tables are kept, and the restored model must reproduce its grid table (else RuntimeError, and no
+    checkpoint). Fine-tuned runs need their parent's model: restore the parent first.
+    """
+    started = time.perf_counter()
+    results_root = Path(results_root).expanduser()
+    device = resolve_device(device)
+    speed = Speed.for_device(device, precision)
+    this = _locate(config, results_root, speed)
+    if this.ready(need_model):
+        return this
+    if this.finished:
+        return _retrain_model(this, lambda: run(config, results_root, device=device, precision=precision,
+                                               progress=progress, checkpoint_seconds=checkpoint_seconds))
+    items = load_dataset(config.dataset)  # before the run directory exists: missing data leave nothing behind
+    if config.classes:
+        items = select_classes(items, list(config.classes))
+    try:
+        this.path.mkdir(parents=True, exist_ok=True)
+        write_json(this.path / "config.json", this.config)
+    except OSError as error:
+        raise PermissionError(f"cannot write the run directory {this.path}: {error.strerror}. "
+                              f"Choose a writable results_root") from error
+    with _one_thread_on_cpu(device):
+        bank = ItemBank.build(items.train_images, items.train_labels, this.preset.item_size, device)
+        model = _initial_model(this, bank, device)
+        setup_seconds = time.perf_counter() - started  # data, model, input statistics: before training starts
+        ckpt_path = this.path / "ckpt.pt"
+        state = read_checkpoint(ckpt_path) if ckpt_path.is_file() else {}
+        if state:  # an interrupted run: pick up where it stopped
+            model.load_state_dict(state["model"])
+            if "rule" in state:  # said, so that the log of a preempted job shows where it went on
+                print(f"{this.id}: resuming at iteration {state['rule']['iterations']}", flush=True)
+        if "reason" not in state:  # else trained already, and the evaluation was interrupted
+            state = _train(this, model, bank, state, device, speed, progress, checkpoint_seconds)
+        _evaluate(this, model, items, state, device, speed, setup_seconds)
+    return this
+
+
+@contextmanager
+def _one_thread_on_cpu(device: torch.device):
+    """On the CPU a run computes on one thread, alone or beside others, so that its numbers never depend
+    on how many runs share the machine (reductions split over threads round differently)."""
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _initial_model(this: Run, bank: ItemBank, device: torch.device) -> Classifier:
+    """The model before training: new (random or ImageNet weights), or the parent's with a new head; its
+    input normalised as the preset says (the authors': by the statistics of this run's training canvases)."""
+    config = this.config
+    torch.manual_seed(config["seed"])  # model initialisation and dropout
+    if this.is_finetuning:
+        model = replace_head(this.parent.load_model(), config["num_classes"])
+    else:
+        model = create_model(config["model"], num_classes=config["num_classes"],
+                             canvas_size=this.preset.canvas_size, pretrained=config["init"] == "imagenet")
+    model = model.to(device)
+    stats = this.preset.imagenet_input_stats if config["init"] == "imagenet" else this.preset.input_stats
+    if stats == "canvas":  # a fine-tuned model switches to its new dataset's statistics
+        model.set_input_stats(*canvas_stats(bank, config["placement"], this.preset))
+    return freeze_features(model) if config["freeze_features"] else model
+
+
+def _train(this: Run, model: Classifier, bank: ItemBank, state: dict, device: torch.device, speed: Speed,
+           progress: bool, checkpoint_seconds: float) -> dict:
+    """Train from ``state`` (empty: from the start) until the stopping rule fires, then re-estimate batch-norm
+    statistics; write the log and the final checkpoint, and return its state (why training stopped, how long
+    it took)."""
+    preset, config = this.preset, this.config
+    placement = config["placement"]
+    old_task = None
+    if config.get("keep_old_task"):  # a second head on the pretrained task (transinv.retention)
+        parent, build = this.parent, OLD_TASK_METHODS[config["keep_old_task"]].build
+        old_task = build(parent.config, parent.load_model(device), bank, preset)
+    optimizer = make_optimizer(model if old_task is None else torch.nn.ModuleList([model, old_task.head]), preset.lr)
+    rule, log = StoppingRule.for_preset(preset, placement), []
+    generator = torch.Generator(device).manual_seed(this.config["seed"])
+    if state:
+        if old_task is not None:
+            old_task.head.load_state_dict(state["old_head"])
+        optimizer.load_state_dict(state["optimizer"])
+        rule, log = StoppingRule(**state["rule"]), state["log"]
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+    start = time.perf_counter() - state.get("train_seconds", 0.0)
+
+    old_head = {} if old_task is None else {"old_head": old_task.head.state_dict()}  # the pretrained task's head
+
+    def save_training_state():
+        save_checkpoint(this, model, optimizer=optimizer.state_dict(), rule=dataclasses.asdict(rule), log=log,
+                         generator=generator.get_state(), torch_rng=torch.get_rng_state(),
+                         train_seconds=time.perf_counter() - start, **old_head)
+
+    reason = train(model, bank, placement, preset, generator=generator, optimizer=optimizer, rule=rule, log=log,
+                   speed=speed, checkpoint=save_training_state, checkpoint_seconds=checkpoint_seconds,
+                   progress=progress, desc=this.id, extra_loss=None if old_task is None else old_task.loss)
+    recalibrated = recalibrate_batchnorm(model, bank, placement, preset, generator, speed)
+    final = {"reason": reason, "iterations": rule.iterations, "train_seconds": time.perf_counter() - start,
+             "batchnorm_recalibrated": recalibrated}
+    atomic_write(this.path / "log.csv.gz", lambda name: pd.DataFrame(
+        log, columns=["iteration", "loss", "accuracy"]).to_csv(name, index=False, compression="gzip"))
+    save_checkpoint(this, model, **final, **old_head)
+    return final
+
+
+def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device: torch.device,
+              speed: Speed, setup_seconds: float) -> None:
+    """Evaluate on the test grid and write the grid table, then ``done.json``: the run is finished."""
+    preset = this.preset
+    iterations = int(this.log["iteration"].max()) + 1
+    start = time.perf_counter()
+    grid = grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class(items.n_classes), device=device,
+                         batch_size=eval_batch_size(preset, device), autocast=speed.autocast)
+    eval_seconds = time.perf_counter() - start
+    atomic_write(this.path / "grid.csv.gz", lambda name: grid.to_csv(name, index=False, compression="gzip"))
+    write_json(this.path / "done.json", {
+        "stop_reason": state["reason"], "iterations": iterations, "train_seconds": round(state["train_seconds"], 1),
+        "train_images_per_second": round(iterations * preset.batch_size / state["train_seconds"], 1),
+        "eval_seconds": round(eval_seconds, 1), "setup_seconds": round(setup_seconds, 1),
+        "eval_items_per_location": int(grid.groupby(["x", "y"])["n"].sum().iloc[0]),
+        "input_mean": round(float(model.mean[0]), 4), "input_std": round(float(model.std[0]), 4),
+        "batchnorm_recalibrated": state.get("batchnorm_recalibrated", False),
+        "device": str(device), "data_source": items.source, "torch": torch.__version__,
+    })
+
+
+def _retrain_model(this: Run, train_again) -> Run:
+    """Train a finished run again to restore its missing checkpoint. The restored model is evaluated again and
+    must reproduce the kept grid table (CPU runs are bit-identical); either way the kept tables stay as they were."""
+    kept = {p.name: p.read_bytes() for p in this.path.iterdir() if p.is_file()}
+    made_on = this.result.get("device", "?")
+    (this.path / "done.json").unlink()
+    try:
+        train_again()
+        retrained_on = this.result["device"]
+        differ = _differing_rows(kept["grid.csv.gz"], this.path / "grid.csv.gz")
+    except BaseException:
+        (this.path / "ckpt.pt").unlink(missing_ok=True)  # a half-trained model must not pass for the run's
+        raise
+    finally:
+        for name, content in kept.items():
+            (this.path / name).write_bytes(content)
+    if differ:
+        (this.path / "ckpt.pt").unlink(missing_ok=True)  # a model that is not the run's must not pass for it
+        raise RuntimeError(
+            f"run {this.id}: the model trained again (same seed, on {retrained_on}) does not reproduce the kept "
+            f"grid table ({differ}; the table was made on {made_on}). Its checkpoint was deleted and its tables "
+            f"kept. Runs are bit-identical on the CPU only: retrain it where it was made, or delete the run to "
+            f"train it anew")
+    return this
+
+
+def _differing_rows(kept_grid: bytes, new_grid: Path) -> str:
+    """'' when the grid table in ``new_grid`` holds the numbers of the kept one (gzipped CSV), else what differs."""
+    kept, new = pd.read_csv(io.BytesIO(kept_grid), compression="gzip"), pd.read_csv(new_grid)
+    if list(kept.columns) != list(new.columns) or len(kept) != len(new):
+        return f"{len(new)} rows of {list(new.columns)} against {len(kept)} of {list(kept.columns)}"
+    rows = int((kept != new).any(axis=1).sum())
+    return f"{rows} of {len(kept)} rows differ" if rows else ""
+
