@@ -6,8 +6,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# `make book PRESET=paper REPETITIONS=5` runs the paper preset (GPU). One repetition, the fewest,
-# still takes about 99 minutes from scratch on 2 CPU cores (README, reproduce page).
+# `make book PRESET=paper REPETITIONS=5` runs the paper preset (GPU). One repetition from scratch takes what the
+# reproduce page shows (results/<preset>/provenance.json); with the shipped results, nothing is trained.
 PRESET ?= small
 REPETITIONS ?= 1
 # Runs are kept in $(RESULTS)/$(PRESET); finished runs are reused, so a second build takes minutes.
@@ -74,13 +74,13 @@ $(foreach p,$(BOOK_PRESETS),$(eval $(call preset_pages,$(p))))
 book/executed/reproduce.ipynb: $(if $(filter True,$(TRAIN)),$(PROVENANCE))  # only a build that trains writes it
 
 # Every run of the book is trained first, side by side, each fine-tuning as soon as its pretraining is done
-# (transinv.protocol, one call per repetition); the notebooks then only reuse the runs. Finished runs are
+# (transinv.repetition, one call per repetition); the notebooks then only reuse the runs. Finished runs are
 # found in seconds, so with the shipped results this trains nothing. TRAIN=False skips it.
 runs: install
 ifeq ($(TRAIN),True)
 	for seed in $$(seq 0 $$(($(REPETITIONS) - 1))); do \
-		$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $$seed --results $(RESULTS) \
-			--executor $(EXECUTOR) || exit 1; done
+		$(BIN)/python -m transinv.repetition run --preset $(PRESET) --seed $$seed --results $(RESULTS) \
+			--executor $(EXECUTOR) $(if $(IMAGENET_MODEL),--imagenet-model $(IMAGENET_MODEL)) || exit 1; done
 endif
 
 book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install runs
@@ -98,13 +98,18 @@ include book/widgets.mk
 # One repetition of the whole protocol (experiments 1-3, seed SEED) trained side by side, fine-tunings as soon
 # as their pretraining is done, stopping cleanly at BUDGET seconds (the next call resumes); PACK=archive.tar.gz
 # also packs the finished runs' tables. On a GPU: make repetition PRESET=paper SEED=0 BUDGET=480 PACK=$OUT/t.tar.gz
+# FORGETFUL=True where checkpoints do not outlive the call (a borrowed GPU): only whole families are kept.
 # BEYOND=True adds this seed's runs of the experiment beyond the paper (its pairs come from experiment 2's runs).
+# IMAGENET_MODEL: experiment 1's ImageNet network (default: the one recorded with the results, else the preset's).
 SEED ?= 0
 BEYOND ?= False
+FORGETFUL ?= False
+IMAGENET_MODEL ?=
 repetition: install
-	$(BIN)/python -m transinv.protocol run --preset $(PRESET) --seed $(SEED) --results $(RESULTS) \
+	$(BIN)/python -m transinv.repetition run --preset $(PRESET) --seed $(SEED) --results $(RESULTS) \
 		--executor $(EXECUTOR) $(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK)) \
-		$(if $(filter True,$(BEYOND)),--beyond)
+		$(if $(filter True,$(BEYOND)),--beyond) $(if $(filter True,$(FORGETFUL)),--forgetful) \
+		$(if $(IMAGENET_MODEL),--imagenet-model $(IMAGENET_MODEL))
 
 benchmark: install
 	$(BIN)/python benchmarks/placement.py

@@ -38,9 +38,9 @@ import numpy as np
 import torch
 
 import transinv as ti
-from transinv import experiments, stopping
+from transinv import protocol, stopping
 from transinv.evaluate import eval_batch_size
-from transinv.parallel import default_workers
+from transinv.scheduler import default_workers
 from transinv.speedups import MPS_CONTROL, Speedups, apply, cuda_mps
 from transinv.train import Speed
 
@@ -178,7 +178,7 @@ def probe(args) -> dict:
     preset = dataclasses.replace(base, name=f"{base.name}-probe", iter_scale=cap / stopping.MAX_ITERS,
                                  pretrain_iter_scale=cap / stopping.MAX_ITERS,
                                  eval_items=min(base.eval_items, args.eval_items))
-    configs = experiments.pretrain_configs(args.datasets.split(","), preset, 1, 0)
+    configs = [n.config for n in protocol.experiment2(args.datasets.split(","), [], preset, 1, 0)]  # pretrainings
     workers = args.workers or (8 if device.type == "cuda" else default_workers("cpu"))
     steps = [("baseline", {}, TRAIN)] + plan(device, workers, eval_batch_size(preset, device))
     candidates, best, first_wall = [], None, None

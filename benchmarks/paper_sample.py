@@ -14,8 +14,8 @@ import time
 
 import transinv as ti
 from transinv.evaluate import accuracy_at_and_away
-from transinv.experiments import finetune_configs, pretrain_configs
-from transinv.parallel import run_all
+from transinv.protocol import experiment2
+from transinv.scheduler import train_graph
 
 
 def main():
@@ -42,10 +42,8 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"wall_seconds": time.perf_counter() - start, "runs": rows}, f, indent=1)
 
-    pretrained = run_all(pretrain_configs(args.pretrain, "paper", 1), args.results, **options)
-    report(pretrained)
-    vanilla = pretrain_configs(args.finetune, "paper", 1, placement="one_location")
-    report(run_all(finetune_configs(pretrained, args.finetune, "paper") + vanilla, args.results, **options))
+    found = train_graph(experiment2(args.pretrain, args.finetune, "paper", 1, 0), args.results, **options)
+    report(found.values())
     print(f"wall time: {time.perf_counter() - start:.0f} s; all numbers: {args.json}")
 
 

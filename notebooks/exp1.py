@@ -23,9 +23,10 @@
 #
 # We compare the same architecture twice: **pretrained on ImageNet** and **vanilla**
 # (random weights), each fine-tuned on each dataset at one location (claims 1 and 2 of
-# the introduction). At the paper preset this is VGG16 with torchvision's ImageNet
-# weights; at the small preset it is EfficientNet-Lite0 with its ImageNet weights (see
-# Methods: an ImageNet VGG16 needs 224-px canvases and a GPU).
+# the introduction). The ImageNet network is a choice, `imagenet_model`, kept with the
+# runs: the paper's is VGG16 with torchvision's ImageNet weights (they download once, so
+# a machine offline cannot use them); EfficientNet-Lite0's ImageNet weights install with
+# the package (see Methods).
 
 # %% tags=["parameters"]
 preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
@@ -36,6 +37,7 @@ results_root = "auto"         # "auto": this clone's results/ folder; runs are k
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"
 train = True                  # False: train nothing, show the runs already finished (the others are listed)
 executor = "local"            # "local": worker processes here; "slurm": one cluster job per run (README)
+imagenet_model = "recorded"   # "recorded": the one these results were made with, else the preset's; or vgg16, ...
 
 # %% tags=["remove-cell"]
 from transinv.parameters import check_parameters
@@ -45,7 +47,7 @@ check_parameters()  # a misspelt -p name, or a value of the wrong type, stops he
 # %%
 from IPython.display import Markdown
 
-from transinv.protocol import repetitions_note
+from transinv.repetition import repetitions_note
 
 Markdown(repetitions_note(preset, results_root, repetitions, seed))
 
@@ -55,12 +57,17 @@ from transinv import plots, tables
 from transinv.verdicts import learning_note
 
 datasets = ex.choose_datasets(dataset)
-runs = ex.exp1(datasets, preset, repetitions, seed, ex.results_dir(results_root, preset), device=device, train=train,
-               executor=executor)
+root = ex.results_dir(results_root, preset)
+runs = ex.exp1(datasets, preset, repetitions, seed, root, device=device, train=train, executor=executor,
+               imagenet=imagenet_model)
 table = tables.summarize(runs)
 table["condition"] = table["pretrain"].map({"imagenet": "ImageNet-pretrained", "vanilla": "vanilla"})
 geometry = ex.geometry(preset, imagenet=True)
-Markdown(f"The ImageNet model of this page: `{ex.imagenet_model(preset)}`, on a {geometry.canvas_size}-px canvas.")
+model = ex.imagenet_model(preset, root, imagenet_model)
+recorded = (root / ex.CHOICES_FILE).is_file() and imagenet_model == "recorded"
+Markdown(f"The ImageNet model of this page: `{model}`, on a {geometry.canvas_size}-px canvas "
+         f"({'as recorded in `' + ex.CHOICES_FILE + '` with these runs' if recorded else 'the choice of this page'}; "
+         f"the paper's is VGG16).")
 
 # %% [markdown]
 # ## Accuracy over the whole canvas

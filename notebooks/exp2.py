@@ -43,7 +43,7 @@ check_parameters()  # a misspelt -p name, or a value of the wrong type, stops he
 # %%
 from IPython.display import Markdown
 
-from transinv.protocol import repetitions_note
+from transinv.repetition import repetitions_note
 
 Markdown(repetitions_note(preset, results_root, repetitions, seed))
 

@@ -11,9 +11,8 @@ import pytest
 from submitit.core.utils import pickle_load
 
 from transinv import experiments as ex
-from transinv.executors import (JobPool, RunsFailed, SlurmSettings, locate_options, make_submitit_executor,
-                                open_pool)
-from transinv.parallel import run_all
+from transinv.executors import JobPool, SlurmSettings, locate_options, make_submitit_executor, open_pool
+from transinv.scheduler import RunsFailed, run_all
 from transinv.presets import TINY
 from transinv.runs import RunConfig, find_run, run
 
@@ -69,11 +68,11 @@ def test_a_fine_tuning_is_submitted_once_its_pretraining_is_done(tmp_path, capsy
     parent_done = (pretrained[0].path / "done.json").stat().st_mtime
     submitted = {}  # the run each job trained -> when the job was submitted
     for pickle in (tmp_path / "submitit").glob("*_submitted.pkl"):
-        config = pickle_load(pickle).function.args[0][0]
+        config = pickle_load(pickle).function.args[0]
         submitted[find_run(config, tmp_path, device="cpu").id] = pickle.stat().st_mtime
     assert set(submitted) == {r.id for r in pretrained + finetuned + vanilla}
     assert all(submitted[r.id] >= parent_done for r in finetuned)
-    assert capsys.readouterr().out.count("1 trained") == 1  # the pretraining, then two arrays of two runs
+    assert "5 runs: 0 reused, 5 trained" in capsys.readouterr().out  # one graph: every fine-tuning after its parent
 
 
 def _children(pid: int) -> list[int]:

@@ -7,8 +7,8 @@ import pytest
 matplotlib.use("Agg")
 
 from transinv import experiments as ex  # noqa: E402
-from transinv import provenance, tables  # noqa: E402
-from transinv.parallel import run_all  # noqa: E402
+from transinv import protocol, provenance, tables  # noqa: E402
+from transinv.scheduler import run_all  # noqa: E402
 from transinv.runs import RunConfig, finished_runs, run  # noqa: E402
 from transinv.verdicts import claims_table  # noqa: E402
 
@@ -23,17 +23,18 @@ def test_choose_datasets():
         ex.choose_datasets("mnist,cifar")
 
 
-def test_experiment_configs():
-    exp1 = ex.exp1_configs(["mnist", "leek2"], "small", repetitions=2, seed=3)
+def test_experiment_graphs():
+    exp1 = [n.config for n in protocol.experiment1(["mnist", "leek2"], "small", 2, 3, "efficientnet_lite0")]
     assert len(exp1) == 8 and {c.init for c in exp1} == {"imagenet", "vanilla"}
     assert {c.model for c in exp1} == {"efficientnet_lite0"} and {c.seed for c in exp1} == {3, 4}
-    assert {c.placement for c in ex.exp3_configs("small", 1)} == {"areas", "translated"}
+    assert {n.config.placement for n in protocol.experiment3("small", 1, 0).tagged("exp3", "pretrained")} == {
+        "areas", "translated"}
     with pytest.raises(ValueError, match="repetitions must be a positive integer"):
-        ex.pretrain_configs(["mnist"], "small", 0)
+        protocol.experiment2(["mnist"], ["mnist"], "small", 0, 0)
 
 
 def test_run_all_trains_side_by_side_then_reuses(tmp_path, capsys):
-    configs = ex.pretrain_configs(["mnist", "leek2"], "tiny", repetitions=1)  # a named preset: workers import it
+    configs = [RunConfig(d, "translated", "tiny") for d in ("mnist", "leek2")]  # a named preset: workers import it
     first = run_all(configs, tmp_path, workers=2)
     assert [r.config["dataset"] for r in first] == ["mnist", "leek2"] and all(r.finished for r in first)
     out = capsys.readouterr().out

@@ -8,7 +8,8 @@ import torch
 
 from test_runs import interrupt_training_at
 from transinv import forgetting as fg
-from transinv import protocol, runs
+from transinv import protocol, repetition, runs
+from transinv.graph import Graph
 from transinv.models import create_model, replace_head
 from transinv.presets import SMALL
 from transinv.retention import OldTask
@@ -208,20 +209,23 @@ def test_only_the_plain_condition_finished_is_not_run_yet():
 
 # In the protocol.
 
-def test_the_protocol_schedules_every_condition_after_its_pretraining(tiny_preset, tmp_path):
-    parent = run(RunConfig("mnist", "translated", "small", classes=(0, 1, 2, 3, 4)), tmp_path, progress=False)
-    scheduled = protocol._finetunings(parent, "small", [fg.CONTROL, fg.Pair("leek2", "mnist")])
-    assert [p for p, _ in scheduled] == [protocol.BEYOND] * len(fg.CONDITIONS)  # the control's, not experiment 2's
-    assert [fg.condition_of(dataclasses.asdict(c)) for _, c in scheduled] == list(fg.CONDITIONS)
-    assert protocol._cosine_items(parent) == [("mnist", [5, 6, 7, 8, 9])]
-    assert protocol._finetunings(parent, "small") == []  # without the option, nothing
+def test_the_graph_fine_tunes_each_pair_under_every_condition():
+    graph = protocol.beyond_the_paper([fg.CONTROL, fg.Pair("leek2", "mnist")], "small", 1, 0)
+    control = graph.roots()[0]
+    assert control.config.classes == fg.CONTROL.pretrain_classes and control.tables == [("mnist", (5, 6, 7, 8, 9))]
+    children = graph.children(control)
+    assert [fg.condition_of(dataclasses.asdict(c.config)) for c in children] == list(fg.CONDITIONS)
+    assert all(c.tables == [("mnist", (5, 6, 7, 8, 9))] for c in children)
+    paper = protocol.repetition("small", 0, "efficientnet_lite0")
+    assert not any(n.config.classes for n in paper)  # without the option, no control
 
 
-def test_a_protocol_call_with_the_option_brings_back_what_the_page_needs(tmp_path, monkeypatch):
+def test_a_repetition_call_with_the_option_brings_back_what_the_page_needs(tmp_path, monkeypatch):
     """Beyond the paper in a repetition call (here its control only: no experiment 2 runs, so no other pair): the
     tables travel without the models, and the page's table is made from them."""
-    monkeypatch.setattr(protocol, "first_runs", lambda preset, seed: [])  # the paper's runs are tested elsewhere
-    record = protocol.run_protocol("tiny", 0, tmp_path, workers=2, device="cpu", beyond=True)
+    for experiment in ("experiment1", "experiment2", "experiment3", "cosine_analysis"):  # tested elsewhere
+        monkeypatch.setattr(protocol, experiment, lambda *args, **kwargs: Graph())
+    record = repetition.run_repetition("tiny", 0, tmp_path, workers=2, device="cpu", beyond=True)
     assert record["beyond_the_paper"] == [fg.CONTROL.name] and not record["failed"]
     root = tmp_path / "tiny"
     for checkpoint in root.glob("*/ckpt.pt"):
@@ -233,7 +237,7 @@ def test_a_protocol_call_with_the_option_brings_back_what_the_page_needs(tmp_pat
     assert table[["cosine_before", "cosine_after"]].notna().all().all()
 
 
-def test_experiment_3s_fine_tunings_get_no_cosine_table(tiny_preset, tmp_path):
-    parent = run(RunConfig("emnist18", "translated", "small"), tmp_path, progress=False)
-    child = run(RunConfig("mnist", "one_location", "small", init=parent.id), tmp_path, progress=False)
-    assert protocol._cosine_items(parent) == [] and protocol._cosine_items(child) == []
+def test_experiment_3s_runs_get_no_cosine_table():
+    graph = protocol.repetition("small", 0, "efficientnet_lite0")
+    emnist18 = [n for n in graph if "emnist18" in (n.config.dataset, n.parent and n.parent.config.dataset)]
+    assert len(emnist18) == 4 and not any(n.tables for n in emnist18)

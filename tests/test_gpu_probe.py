@@ -13,6 +13,7 @@ from transinv import speedups
 from transinv.evaluate import eval_batch_size
 from transinv.models import create_model
 from transinv.presets import SMALL, TINY
+from transinv.runs import RunConfig
 from transinv.speedups import Speedups, apply, compiled, cuda_mps, fastest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,9 +58,8 @@ def test_probe_at_the_tiny_preset_on_the_cpu(tmp_path):
 
 def test_a_candidate_past_its_time_box_is_stopped():
     from benchmarks.gpu_probe import measure
-    from transinv.experiments import pretrain_configs
     started = time.perf_counter()
-    entry = measure(Speedups(workers=1), pretrain_configs(["mnist"], TINY, 1), "cpu", 1.0, TINY, 100)
+    entry = measure(Speedups(workers=1), [RunConfig("mnist", "translated", TINY)], "cpu", 1.0, TINY, 100)
     assert entry["status"] == "timed out" and entry["runs_finished"] == 0
     assert entry["reason"] == "past its time box of 1 s: its workers were killed"
     assert time.perf_counter() - started < 15

@@ -4,8 +4,8 @@ import torch
 
 from transinv import runs
 from transinv.evaluate import eval_batch_size
-from transinv.parallel import run_all
 from transinv.runs import RunConfig, identity, lifecycle, load_checkpoint, run
+from transinv.scheduler import run_all
 from transinv.stopping import StoppingRule
 from transinv.train import resolve_device
 

@@ -3,8 +3,10 @@
 One module per step of the protocol: ``presets`` (sizes), ``datasets`` (items), ``stimuli`` (placement
 on the canvas), ``models``, ``stopping`` (the authors' stopping rule), ``train`` (the loop), ``runs``
 (one directory per run: ``runs.identity``, a run's configuration and id; ``runs.directory``, its files;
-``runs.lifecycle``, training, resuming and evaluating it), ``parallel`` (runs side by side), ``executors``
-(local processes or Slurm jobs), ``experiments`` (the paper's three),
+``runs.lifecycle``, training, resuming and evaluating it), ``graph`` (runs as a graph of parents and families),
+``protocol`` (the whole protocol as one graph), ``scheduler`` (runs any graph side by side, within a budget),
+``executors`` (local processes or Slurm jobs), ``speedups`` (speed switches of a GPU machine), ``repetition``
+(one repetition as one call, packed), ``experiments`` (the notebooks' entry points),
 ``evaluate`` (the test grid), ``tables`` (runs as tables), ``analysis`` (cosine similarity),
 ``retention`` and ``forgetting`` (beyond the paper: fine-tuning that keeps the pretrained task),
 ``verdicts`` (claim by claim) and ``plots``.
@@ -15,7 +17,7 @@ from .datasets import DATASETS, DatasetNotFoundError, ItemSet, data_root, load_d
 from .executors import EXECUTORS, SlurmSettings
 from .evaluate import accuracy_at_and_away, grid_accuracy, normalized_accuracy
 from .models import MODELS, Classifier, create_model, freeze_features, replace_head
-from .parallel import run_all
+from .scheduler import run_all
 from .presets import PAPER, PRESETS, SMALL, TINY, Preset, get_preset, scaled, with_canvas
 from .runs import Run, RunConfig, describe_run_id, find_run, finished_runs, load_checkpoint, run
 from .stimuli import (PLACEMENTS, ItemBank, area_centres, draw_batch, grid_centres, one_location_centres, place,

@@ -22,12 +22,12 @@ import os
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 import submitit
 from submitit.core.utils import FailedJobError, UncompletedJobError
 
-__all__ = ["EXECUTORS", "SlurmSettings", "JobFailed", "RunsFailed", "Resumable", "JobPool", "check_executor",
+__all__ = ["EXECUTORS", "SlurmSettings", "JobFailed", "Resumable", "JobPool", "check_executor",
            "open_pool", "locate_options", "make_submitit_executor"]
 
 EXECUTORS = ("local", "slurm", "submitit-local")
@@ -113,10 +113,6 @@ class JobFailed(RuntimeError):
     """A job ended with an error, or without a result (cancelled, out of memory, node failure); names its log."""
 
 
-class RunsFailed(RuntimeError):
-    """Some jobs of a list failed (the others finished); one line per failure, with its log."""
-
-
 def _error_line(error: Exception) -> str:
     """The gist of a submitit job error: the last line of the job's traceback, or why there is no result."""
     text = str(error)
@@ -144,7 +140,7 @@ class Submitted:
 
 
 class JobPool:
-    """A pool whose workers are submitit jobs: ``apply_async`` and ``imap_unordered`` as a process pool's.
+    """A pool whose workers are submitit jobs: ``apply_async`` as a process pool's.
     Calls given in a row go out as one job array, at the next ``ready()``; leaving the pool cancels the jobs
     still running (their runs resume from their last checkpoint next time), as leaving a process pool does."""
 
@@ -162,24 +158,6 @@ class JobPool:
                 handle.job = job
             self.submitted += self.pending
             self.pending = []
-
-    def imap_unordered(self, function: Callable, iterable: Iterable) -> Iterator:
-        """``function(item)`` of each item, as the jobs finish. Failed jobs do not stop the others: they are
-        raised together at the end (:class:`RunsFailed`), each with its log."""
-        waiting, failures = [self.apply_async(function, (item,)) for item in iterable], []
-        while waiting:
-            done = [h for h in waiting if h.ready()]
-            if not done:
-                time.sleep(POLL_SECONDS)
-            for handle in done:
-                waiting.remove(handle)
-                try:
-                    yield handle.get()
-                except JobFailed as error:
-                    print(f"FAILED {error}", flush=True)
-                    failures.append(str(error))
-        if failures:
-            raise RunsFailed(f"{len(failures)} job(s) failed:\n" + "\n".join(failures))
 
     def __enter__(self) -> JobPool:
         return self
@@ -205,8 +183,42 @@ def make_submitit_executor(executor: str, folder: str | Path,
     raise ValueError(f"executor {executor!r} is not a submitit one: choose slurm or submitit-local")
 
 
-def open_pool(executor: str, workers: int, results_root: str | Path):
-    """``workers`` local processes, or a :class:`JobPool` logging into ``<results_root>/submitit``."""
+class _Done:
+    """A call made at once, as a ``multiprocessing`` ``AsyncResult``."""
+
+    def __init__(self, function: Callable, args: tuple):
+        self.value, self.error = None, None
+        try:
+            self.value = function(*args)
+        except Exception as error:  # as a pool keeps it for get(); Ctrl-C (not an Exception) goes through
+            self.error = error
+
+    def ready(self) -> bool:
+        return True
+
+    def get(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class InlinePool:
+    """One worker that is this process: each call runs when it is given (no process to start, and what a test
+    patches here holds)."""
+
+    def apply_async(self, function: Callable, args: tuple = ()) -> _Done:
+        return _Done(function, args)
+
+    def __enter__(self) -> InlinePool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def open_pool(executor: str, workers: int, results_root: str | Path, inline: bool = False):
+    """``workers`` local processes (``inline``: one worker, this process, :class:`InlinePool`), or a
+    :class:`JobPool` logging into ``<results_root>/submitit``."""
     if check_executor(executor) == "local":
-        return mp.get_context("spawn").Pool(workers)
+        return InlinePool() if inline and workers == 1 else mp.get_context("spawn").Pool(workers)
     return JobPool(make_submitit_executor(executor, Path(results_root) / LOG_FOLDER))

@@ -1,26 +1,25 @@
-"""The paper's three experiments, each as the list of runs it needs and one entry point that runs them.
+"""The paper's experiments as entry points: each trains what is missing of its graph of runs
+(:mod:`transinv.protocol` declares them, :mod:`transinv.scheduler` trains them) and returns its runs by role.
 
-``exp1``, ``exp2`` and ``exp3`` train what is not finished yet (finished runs are reused, so
-experiments share runs: experiment 3's vanilla MNIST run is experiment 2's) and return their runs
-by role. The ``*_configs`` functions only list the runs.
+Finished runs are reused, so experiments share runs: experiment 3's vanilla MNIST run is experiment 2's.
+Also here: where a preset's runs are kept (:func:`results_dir`), and experiment 1's choice of ImageNet network.
 """
 from __future__ import annotations
 
-import socket
-from functools import lru_cache
+import json
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
-from .models import vgg16_weights_cached
-from .parallel import run_all
+from . import protocol
+from .graph import Graph
+from .models import MODELS
 from .presets import Preset, get_preset, with_canvas
-from .runs import Run, RunConfig
+from .protocol import PAPER_DATASETS
+from .runs import Run
+from .scheduler import train_graph
 
 __all__ = ["PAPER_DATASETS", "choose_datasets", "project_root", "results_dir", "geometry", "imagenet_model",
-           "exp1_configs", "pretrain_configs",
-           "finetune_configs", "exp3_configs", "Transfer", "exp1", "exp2", "exp3"]
-
-PAPER_DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "leek10", "leek2")  # the six datasets of experiments 1-2
+           "record_imagenet_model", "Transfer", "exp1", "exp2", "exp3"]
 
 
 def choose_datasets(choice: str | Sequence[str], allowed: Sequence[str] = PAPER_DATASETS) -> list[str]:
@@ -61,55 +60,42 @@ def _check_repetitions(repetitions: int) -> None:
         raise ValueError(f"repetitions must be a positive integer, but got {repetitions!r}")
 
 
-# The runs of each experiment.
+# Experiment 1's ImageNet network: a choice, kept with the runs.
 
-def imagenet_model(preset: str | Preset) -> str:
-    """Experiment 1's ImageNet model: the preset's, except that without torchvision's VGG16 weights in its
-    cache and no way to download them (offline) the paper preset uses the ImageNet EfficientNet-Lite0,
-    whose weights install with the package."""
-    model = get_preset(preset).imagenet_model
-    if model == "vgg16" and not vgg16_weights_cached() and not _online():
-        return "efficientnet_lite0"
-    return model
+CHOICES_FILE = "protocol.json"  # in a preset's results folder: the choices its runs were made with
 
 
-@lru_cache(maxsize=1)  # asked once per process, not by every call that lists experiment 1's runs
-def _online() -> bool:
-    try:
-        socket.create_connection(("download.pytorch.org", 443), timeout=3).close()
-        return True
-    except OSError:
-        return False
+def _choices(root: Path) -> dict:
+    file = Path(root) / CHOICES_FILE
+    return json.loads(file.read_text()) if file.is_file() else {}
 
 
-def exp1_configs(datasets: Iterable[str], preset: str, repetitions: int, seed: int = 0) -> list[RunConfig]:
-    """Experiment 1: the ImageNet model (:func:`imagenet_model`), pretrained or vanilla (same architecture),
-    trained at one location."""
-    _check_repetitions(repetitions)
-    model = imagenet_model(preset)
-    return [RunConfig(d, "one_location", preset, init=init, model=model, seed=seed + r)
-            for r in range(repetitions) for d in datasets for init in ("imagenet", "vanilla")]
+def imagenet_model(preset: str | Preset, root: str | Path, choice: str | None = None) -> str:
+    """Experiment 1's ImageNet network for the runs in ``root`` (a preset's results folder): ``choice`` if given,
+    else the one recorded there (:func:`record_imagenet_model`), else the preset's (VGG16 at the paper preset, as
+    in the paper). A choice other than the recorded one is refused: the pages would mix two networks."""
+    recorded = _choices(Path(root)).get("imagenet_model")
+    if choice in (None, "", "recorded"):
+        return recorded or get_preset(preset).imagenet_model
+    if choice not in MODELS:
+        raise ValueError(f"unknown imagenet_model {choice!r}; choose one of {', '.join(MODELS)}")
+    if recorded and choice != recorded:
+        raise ValueError(f"the runs in {root} were made with imagenet_model={recorded!r} ({CHOICES_FILE}): ask for "
+                         f"that one, or keep runs of {choice!r} in another results folder")
+    return choice
 
 
-def pretrain_configs(datasets: Iterable[str], preset: str, repetitions: int, seed: int = 0,
-                     placement: str = "translated") -> list[RunConfig]:
-    """Networks trained from scratch on fully translated items (or another placement)."""
-    _check_repetitions(repetitions)
-    return [RunConfig(d, placement, preset, seed=seed + r) for r in range(repetitions) for d in datasets]
+def record_imagenet_model(root: str | Path, model: str) -> None:
+    """Keep the choice of experiment 1's ImageNet network in ``root``'s :data:`CHOICES_FILE`."""
+    choices = _choices(Path(root))
+    if choices.get("imagenet_model") != model:
+        Path(root).mkdir(parents=True, exist_ok=True)
+        (Path(root) / CHOICES_FILE).write_text(json.dumps({**choices, "imagenet_model": model}, indent=2) + "\n")
 
 
-def finetune_configs(pretrained: Iterable[Run], datasets: Iterable[str], preset: str) -> list[RunConfig]:
-    """Each pretrained run fine-tuned on each dataset shown at one location (same seed as its parent)."""
-    return [RunConfig(d, "one_location", preset, init=p.id, seed=p.config["seed"]) for p in pretrained for d in datasets]
-
-
-def exp3_configs(preset: str, repetitions: int, seed: int = 0) -> list[RunConfig]:
-    """Experiment 3's pretrainings: EMNIST18 in 9 segregated areas, and fully translated as the control."""
-    return [c for placement in ("areas", "translated")
-            for c in pretrain_configs(["emnist18"], preset, repetitions, seed, placement)]
-
-
-# Running them.
+# Running them: each entry point trains what is missing of its graph (transinv.protocol) and returns its runs by
+# role; with ``train=False`` it only collects the finished runs (a fine-tuning whose pretraining is not finished is
+# then left out too). ``executor``: where the runs train, "local" processes or "slurm" jobs (transinv.executors).
 
 class Transfer(NamedTuple):
     """The runs of a transfer experiment (2 and 3), by role."""
@@ -118,36 +104,37 @@ class Transfer(NamedTuple):
     vanilla: list[Run]      # from scratch at one location on the fine-tuning datasets: the baseline
 
 
-# Each entry point trains what is missing; with ``train=False`` it only collects the finished runs (a
-# fine-tuning whose pretraining is not finished is then left out too). ``executor``: where the runs train,
-# "local" processes or "slurm" jobs (transinv.executors).
+def _by_role(graph: Graph, experiment: str, results_root: str | Path, **options) -> Transfer:
+    found = train_graph(graph, results_root, **options)
+    return Transfer(*[[found[n.key] for n in graph.tagged(experiment, role) if n.key in found]
+                      for role in ("pretrained", "finetuned", "vanilla")])
+
 
 def exp1(datasets: Sequence[str], preset: str, repetitions: int, seed: int, results_root: str | Path, *,
-         device: str = "auto", train: bool = True, executor: str = "local") -> list[Run]:
-    """Experiment 1's runs: the ImageNet-pretrained and the vanilla network at one location, per dataset."""
-    return run_all(exp1_configs(datasets, preset, repetitions, seed), results_root, device=device, train=train,
-                   executor=executor)
-
-
-def _transfer(pretrain: list[RunConfig], finetune: Sequence[str], preset: str, repetitions: int, seed: int,
-              results_root: str | Path, **options) -> Transfer:
-    pretrained = run_all(pretrain, results_root, **options)  # finished before their fine-tunings are submitted
-    finetuned = run_all(finetune_configs(pretrained, finetune, preset), results_root, **options)
-    vanilla = run_all(pretrain_configs(finetune, preset, repetitions, seed, "one_location"), results_root, **options)
-    return Transfer(pretrained, finetuned, vanilla)
+         device: str = "auto", train: bool = True, executor: str = "local",
+         imagenet: str | None = None) -> list[Run]:
+    """Experiment 1's runs: the ImageNet-pretrained and the vanilla network at one location, per dataset;
+    ``imagenet``: the ImageNet network (:func:`imagenet_model`)."""
+    model = imagenet_model(preset, results_root, imagenet)
+    if train:
+        record_imagenet_model(results_root, model)
+    graph = protocol.experiment1(datasets, preset, repetitions, seed, model)
+    found = train_graph(graph, results_root, device=device, train=train, executor=executor)
+    return [found[n.key] for n in graph if n.key in found]
 
 
 def exp2(pretrain: Sequence[str], finetune: Sequence[str], preset: str, repetitions: int, seed: int,
          results_root: str | Path, *, device: str = "auto", need_model: bool = False, train: bool = True,
          executor: str = "local") -> Transfer:
     """Experiment 2's runs: pretrained on fully translated datasets, each fine-tuned at one location; vanilla."""
-    return _transfer(pretrain_configs(pretrain, preset, repetitions, seed), finetune, preset, repetitions, seed,
-                     results_root, device=device, need_model=need_model, train=train, executor=executor)
+    graph = protocol.experiment2(pretrain, finetune, preset, repetitions, seed)
+    return _by_role(graph, "exp2", results_root, device=device, need_model=need_model, train=train,
+                    executor=executor)
 
 
 def exp3(preset: str, repetitions: int, seed: int, results_root: str | Path, *, device: str = "auto",
          train: bool = True, executor: str = "local") -> Transfer:
     """Experiment 3's runs: EMNIST18 pretrained segregated in 9 areas and fully translated, each fine-tuned on
     MNIST at one location; vanilla MNIST."""
-    return _transfer(exp3_configs(preset, repetitions, seed), ["mnist"], preset, repetitions, seed, results_root,
-                     device=device, train=train, executor=executor)
+    return _by_role(protocol.experiment3(preset, repetitions, seed), "exp3", results_root, device=device,
+                    train=train, executor=executor)

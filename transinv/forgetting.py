@@ -14,46 +14,21 @@ from typing import NamedTuple, Sequence
 
 import pandas as pd
 
+from . import protocol
 from .analysis import run_cosines, vanilla_cosines
 from .evaluate import normalized_accuracy
 from .experiments import Transfer
-from .parallel import run_all
-from .runs import Run, RunConfig
+from .protocol import CONDITIONS, CONTROL, Pair
+from .runs import Run
+from .scheduler import train_graph
 from .tables import mean_std, own_accuracy, summarize
 from .verdicts import NEAR_CHANCE, learned
 
-__all__ = ["CONDITIONS", "COLOURS", "Pair", "CONTROL", "forgetting_pairs", "pairs_from_table", "pretrain_configs",
-           "finetune_configs", "Forgetting", "forgetting", "condition_of", "forgetting_table", "by_condition",
-           "forgetting_cosines"]
-
-CONDITIONS = {  # name: the RunConfig settings of the fine-tuning (transinv.retention for the last two)
-    "plain": {},                                    # the paper's
-    "frozen features": {"freeze_features": True},   # only the classifier layers train
-    "lr / 10": {"lr_factor": 0.1},                  # the preset's learning rate, divided by 10
-    "LwF": {"keep_old_task": "lwf"},                # Learning without Forgetting (Li & Hoiem 2016)
-    "rehearsal": {"keep_old_task": "rehearsal"},    # pretraining canvases mixed into fine-tuning
-}
-
+__all__ = ["CONDITIONS", "COLOURS", "Pair", "CONTROL", "forgetting_pairs", "pairs_from_table", "Forgetting",
+           "forgetting", "condition_of", "forgetting_table", "by_condition", "forgetting_cosines"]
 
 COLOURS = {"vanilla": "tab:gray", "pretrained": "black",  # the same condition in the same colour on every figure
            **dict(zip(CONDITIONS, ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]))}
-
-
-class Pair(NamedTuple):
-    """A pretraining (fully translated) and a fine-tuning (at one location)."""
-    pretrain: str
-    finetune: str
-    pretrain_classes: tuple[int, ...] | None = None  # None: all classes
-    finetune_classes: tuple[int, ...] | None = None
-
-    @property
-    def name(self) -> str:
-        def side(dataset, classes):
-            return dataset if classes is None else f"{dataset} {min(classes)}-{max(classes)}"
-        return f"{side(self.pretrain, self.pretrain_classes)} → {side(self.finetune, self.finetune_classes)}"
-
-
-CONTROL = Pair("mnist", "mnist", (0, 1, 2, 3, 4), (5, 6, 7, 8, 9))  # the science test's: plain fine-tuning keeps it
 
 
 def forgetting_pairs(exp2: Transfer) -> list[Pair]:
@@ -76,34 +51,6 @@ def pairs_from_table(table: pd.DataFrame) -> list[Pair]:
     return [Pair(pretrain, finetune) for (pretrain, finetune), value in away.items() if value < NEAR_CHANCE]
 
 
-def pretrain_configs(pairs: Sequence[Pair], preset: str, repetitions: int, seed: int = 0) -> list[RunConfig]:
-    """The pretrainings of ``pairs``, each once (pairs share them), for seeds ``seed`` to ``seed + repetitions - 1``."""
-    configs = [RunConfig(p.pretrain, "translated", preset, classes=p.pretrain_classes, seed=seed + r)
-               for r in range(repetitions) for p in pairs]
-    return list(dict.fromkeys(configs))
-
-
-def _as_tuple(classes) -> tuple[int, ...] | None:
-    return tuple(classes) if classes else None
-
-
-def _key(dataset: str, classes, seed: int) -> tuple:
-    return dataset, _as_tuple(classes), seed
-
-
-def finetune_configs(pairs: Sequence[Pair], pretrained: Sequence[Run], preset: str,
-                     conditions: Sequence[str] = tuple(CONDITIONS)) -> list[RunConfig]:
-    """Each pair fine-tuned from each of its finished pretrainings (same seed), under each condition; by
-    condition first, so that a budget cut leaves whole conditions."""
-    parents = {_key(p.config["dataset"], p.config["classes"], p.config["seed"]): p for p in pretrained
-               if p.config["placement"] == "translated"}
-    seeds = sorted({p.config["seed"] for p in pretrained})
-    return [RunConfig(pair.finetune, "one_location", preset, classes=pair.finetune_classes, init=parent.id,
-                      seed=seed, **CONDITIONS[condition])
-            for condition in conditions for pair in pairs for seed in seeds
-            if (parent := parents.get(_key(pair.pretrain, pair.pretrain_classes, seed))) is not None]
-
-
 class Forgetting(NamedTuple):
     pairs: list[Pair]
     pretrained: list[Run]
@@ -112,11 +59,14 @@ class Forgetting(NamedTuple):
 
 def forgetting(pairs: Sequence[Pair], preset: str, repetitions: int, seed: int, results_root: str | Path, *,
                device: str = "auto", train: bool = True, executor: str = "local") -> Forgetting:
-    """Train (or, ``train=False``, collect) the pretrainings of ``pairs``, then every fine-tuning condition."""
-    options = {"device": device, "train": train, "executor": executor}
-    pretrained = run_all(pretrain_configs(pairs, preset, repetitions, seed), results_root, **options)
-    finetuned = run_all(finetune_configs(pairs, pretrained, preset), results_root, **options)
-    return Forgetting(list(pairs), pretrained, finetuned)
+    """Train (or, ``train=False``, collect) the pretrainings of ``pairs``, then every fine-tuning condition
+    (:func:`transinv.protocol.beyond_the_paper`)."""
+    graph = protocol.beyond_the_paper(pairs, preset, repetitions, seed)
+    found = train_graph(graph, results_root, device=device, train=train, executor=executor)
+    pretrained = graph.tagged("beyond", "pretrained")
+    runs = [[found[n.key] for n in nodes if n.key in found]
+            for nodes in (pretrained, [n for n in graph.tagged("beyond") if n not in pretrained])]
+    return Forgetting(list(pairs), *runs)
 
 
 def condition_of(config: dict) -> str:
@@ -125,6 +75,10 @@ def condition_of(config: dict) -> str:
         if all(config.get(key) == value for key, value in settings.items()):
             return name
     raise AssertionError("unreachable: 'plain' matches every configuration")
+
+
+def _as_tuple(classes) -> tuple[int, ...] | None:
+    return tuple(classes) if classes else None
 
 
 def _pair_of(r: Run) -> Pair:
@@ -171,7 +125,7 @@ def forgetting_cosines(result: Forgetting) -> pd.DataFrame:
     for r in result.finetuned:
         pair, seed = _pair_of(r), r.config["seed"]
         classes = list(pair.finetune_classes) if pair.finetune_classes else None
-        parent = Run(r.path.parent / r.config["init"])
+        parent = r.parent
         networks = [(condition_of(r.config), r)]
         if (pair, seed) not in before:  # the pretrained and vanilla networks once per pair and seed
             before.add((pair, seed))

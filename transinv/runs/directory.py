@@ -7,6 +7,8 @@ file is written whole or not at all (:func:`atomic_write`), so an interrupted ru
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import os
 import pickle
@@ -89,6 +91,12 @@ class Run:
         return pd.read_csv(self.path / "grid.csv.gz")
 
     @property
+    def grid_fingerprint(self) -> str:
+        """Which training made the run: a digest of its grid table's content (two trainings on a GPU differ). A
+        fine-tuning records its parent's as ``parent_grid``, so that no table mixes two trainings of one parent."""
+        return table_fingerprint((self.path / "grid.csv.gz").read_bytes())
+
+    @property
     def log(self) -> pd.DataFrame:
         return pd.read_csv(self.path / "log.csv.gz")
 
@@ -116,6 +124,11 @@ class Run:
         table = compute()
         atomic_write(kept, lambda tmp: table.to_csv(tmp, index=False))
         return table
+
+
+def table_fingerprint(gzipped: bytes) -> str:
+    """A digest of a gzipped table's content (not of its gzip header, which holds the time it was written)."""
+    return hashlib.sha1(gzip.decompress(gzipped)).hexdigest()[:16]
 
 
 def finished_runs(results_root: str | Path) -> list[Run]:

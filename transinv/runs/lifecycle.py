@@ -193,6 +193,7 @@ def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device:
         "input_mean": round(float(model.mean[0]), 4), "input_std": round(float(model.std[0]), 4),
         "batchnorm_recalibrated": state.get("batchnorm_recalibrated", False),
         "device": str(device), "data_source": items.source, "torch": torch.__version__,
+        **({"parent_grid": this.parent.grid_fingerprint} if this.is_finetuning else {}),
     })
 
 

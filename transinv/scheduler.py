@@ -1,0 +1,403 @@
+"""Runs any graph of runs (:mod:`transinv.graph`): each run as soon as its parent has its model, ``workers`` at a
+time, in local worker processes or as Slurm jobs (:mod:`transinv.executors`), with or without a time budget.
+
+Finished runs are found and kept, interrupted ones resume. At a budget, no new run starts in its last tenth, and
+the runs still training stop: they resume from their last checkpoint at the next call.
+
+A machine that forgets (``forgetful``: a borrowed GPU, whose checkpoints do not outlive the call) keeps only whole
+families (a run from scratch and every run fine-tuned from it). A family that is not whole here is trained again
+as a whole, in a folder of its own, and replaces the old runs of that family once every member has finished: its
+root starts only if the whole family is predicted to finish inside the budget (:class:`Estimate`). A fine-tuning
+whose parent has no model here never starts: elsewhere the parent's model is restored first (trained again, and
+checked against its kept tables, :func:`transinv.run`). A fine-tuning made from another training of its parent
+than the one kept (``parent_grid`` in its ``done.json``) is not counted as finished.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from .analysis import run_cosines, save_vanilla_cosines
+from .executors import SlurmSettings, locate_options, open_pool
+from .graph import Graph, Items, Node
+from .presets import get_preset
+from .runs import Run, RunConfig, find_finished, find_run, finished_runs, run
+from .stopping import StoppingRule
+from .speedups import Speedups, apply as apply_speedups, cuda_mps
+from .train import resolve_device
+
+__all__ = ["default_workers", "made_from_another_training", "locate", "collect", "Estimate", "families", "Outcome", "schedule", "RunsFailed",
+           "run_all", "train_graph"]
+
+STOP_MARGIN = 0.1     # no new run starts in the last tenth of a budget (where checkpoints survive the call)
+POLL_SECONDS = 0.5    # how often finished runs are looked for
+STAGING = ".families"  # in a results folder: families trained again on a forgetful machine, until whole
+
+
+class RunsFailed(RuntimeError):
+    """Some runs failed (the others finished); one line per failure, with its log."""
+
+
+def default_workers(device: str | torch.device = "auto", executor: str = "local") -> int:
+    """Runs side by side: one per CPU core on the CPU (at most 8), six on a GPU; on Slurm,
+    ``TRANSINV_SLURM_PARALLEL`` (:class:`transinv.executors.SlurmSettings`)."""
+    if executor == "slurm":
+        return SlurmSettings.from_environment().parallel
+    return 6 if resolve_device(device).type == "cuda" else max(1, min(8, os.cpu_count() or 1))
+
+
+def _is_current(child: Run, parent: Run | None) -> bool:
+    """Whether a finished run was made from the training of its parent kept here (runs from before this was
+    recorded were trained with theirs, in one call)."""
+    made_from = None if parent is None else child.result.get("parent_grid")
+    return made_from is None or made_from == parent.grid_fingerprint
+
+
+def made_from_another_training(folder: Path, run_id: str, fingerprint: str, keep: set[str] = frozenset()) -> list[Run]:
+    """The finished runs in ``folder`` that fine-tune ``run_id`` (but those in ``keep``) and were made from another
+    training of it than the one whose grid has ``fingerprint``: to go when that training replaces the one here."""
+    kept = Run(folder / run_id)
+    here = kept.grid_fingerprint if kept.finished else None
+    return [r for r in finished_runs(folder) if r.is_finetuning and r.config["init"] == run_id and r.id not in keep
+            and r.result.get("parent_grid", here) != fingerprint]
+
+
+def locate(graph: Graph, results_root: str | Path, *, device: str = "auto", executor: str = "local",
+           reading: bool = False) -> dict[tuple, Run]:
+    """The run of every node, by node key, finished or not; a fine-tuning only once its parent is finished and
+    current. ``reading``: also a run finished at the other precision (:func:`transinv.runs.find_finished`)."""
+    root, where = Path(results_root).expanduser(), locate_options(executor, device)
+    find, located, current = find_finished if reading else find_run, {}, set()
+    for node in graph:  # parents come before their children
+        parent = None if node.parent is None else located.get(node.parent.key)
+        if node.parent is not None and (parent is None or node.parent.key not in current):
+            continue
+        found = located[node.key] = find(node.config_under(parent), root, **where)
+        if found.finished and _is_current(found, parent):
+            current.add(node.key)
+    return located
+
+
+def collect(graph: Graph, results_root: str | Path, *, device: str = "auto", need_model: bool = False,
+            executor: str = "local") -> dict[tuple, Run]:
+    """The finished runs of a graph (with their models here, if ``need_model``), by node key; nothing is trained."""
+    located = locate(graph, results_root, device=device, executor=executor, reading=True)
+    found = {}
+    for node in graph:
+        r, parent = located.get(node.key), None if node.parent is None else located.get(node.parent.key)
+        if r is not None and r.ready(need_model) and _is_current(r, parent):
+            found[node.key] = r
+    return found
+
+
+@dataclass
+class Estimate:
+    """Seconds a run will take here. Its iterations: the mean of the finished runs of its preset most like it
+    (same placement, start and dataset; else same placement and start; else same placement), else the stopping
+    rule's cap. Its rate: ``images_per_second`` where given (the GPU probe's, per run side by side, measured with
+    the switches the call trains with), else the mean of those runs' (as they trained, side by side); plus their
+    mean setup and evaluation seconds. Unknown (None) without either rate."""
+    history: list[Run]
+    images_per_second: float | None = None
+
+    @classmethod
+    def from_results(cls, results_root: str | Path, device: str = "auto",
+                     images_per_second: float | None = None) -> Estimate:
+        """From the runs finished in ``results_root`` on this kind of device."""
+        kind = resolve_device(device).type
+        return cls([r for r in finished_runs(results_root) if r.result.get("device", "cpu").split(":")[0] == kind],
+                   images_per_second)
+
+    def _like(self, node: Node) -> list[Run]:
+        def traits(placement, finetuning, init, dataset):
+            return placement, "finetuned" if finetuning else init, dataset
+        wanted = traits(node.config.placement, node.is_finetuning, node.config.init, node.config.dataset)
+        have = [(r, traits(r.config["placement"], r.is_finetuning, r.config["init"], r.config["dataset"]))
+                for r in self.history]
+        for shared in (3, 2, 1):
+            like = [r for r, t in have if t[:shared] == wanted[:shared]]
+            if like:
+                return like
+        return []
+
+    def seconds(self, node: Node) -> float | None:
+        preset, like = get_preset(node.config.preset), self._like(node)
+        iterations = (statistics.mean(r.result["iterations"] for r in like) if like
+                      else StoppingRule.for_preset(preset, node.config.placement).max_iters)
+        known = like or self.history
+        rate = self.images_per_second or (statistics.mean(r.result["train_images_per_second"] for r in known)
+                                          if known else None)
+        if rate is None:
+            return None
+        overhead = statistics.mean(r.result.get("eval_seconds", 0) + r.result.get("setup_seconds", 0)
+                                   for r in known) if known else 0.0
+        return iterations * preset.batch_size / rate + overhead
+
+    def family_seconds(self, graph: Graph, root: Node, workers: int) -> float | None:
+        """A family's wall time: each generation after the one before, its runs side by side."""
+        total, generation = 0.0, [root]
+        while generation:
+            times = [self.seconds(n) for n in generation]
+            if None in times:
+                return None
+            total += max(max(times), sum(times) / workers)
+            generation = [c for n in generation for c in graph.children(n)]
+        return total
+
+
+def families(graph: Graph, results_root: str | Path, *, device: str = "auto", workers: int = 1,
+             estimate: Estimate | None = None) -> list[dict]:
+    """Each family of a graph as a forgetful call sees it: its root's run, how many of its runs are finished here
+    (made from the training of their parent kept here), whether it is whole, and its predicted wall time."""
+    found = collect(graph, results_root, device=device)
+    estimate = estimate or Estimate.from_results(results_root, device)
+    located = locate(graph, results_root, device=device, reading=True)
+    rows = []
+    for root in graph.roots():
+        members = graph.family(root)
+        done = sum(n.key in found for n in members)
+        predicted = estimate.family_seconds(graph, root, workers)
+        rows.append({"family": located[root.key].id, "runs": len(members), "finished": done,
+                     "whole": done == len(members), "predicted_seconds": predicted and round(predicted)})
+    return rows
+
+
+@dataclass
+class Outcome:
+    """What a call to :func:`schedule` left: every node's run (finished or not), what it trained, what failed,
+    and the families it did not start."""
+    runs: dict[tuple, Run]
+    trained: list[Run] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    workers: int = 1
+    wall_seconds: float = 0.0
+
+
+def _train(config: RunConfig, results_root: str, device: str, checkpoint_seconds: float, tables: list[Items],
+           need_model: bool, speedups: Speedups) -> str:
+    """One run in a worker (trained, resumed, or its model restored), then its cosine tables while its model is at
+    hand: a run's tables travel without its model. The worker's speed switches are set first (a Slurm job is a
+    process of its own)."""
+    apply_speedups(speedups)
+    finished = run(config, results_root, device=device, progress=False, checkpoint_seconds=checkpoint_seconds,
+                   need_model=need_model)
+    for items in tables:
+        run_cosines(finished, items.dataset, device=resolve_device(device), classes=items.classes)
+    return str(finished.path)
+
+
+class _Call:
+    """One :func:`schedule` call: which runs can start, where each trains, and what happens when one ends."""
+
+    def __init__(self, graph: Graph, root: Path, pool, options: dict):
+        self.graph, self.root, self.pool, self.options = graph, root, pool, options
+        self.where = locate_options(options["executor"], options["device"])
+        self.located = locate(graph, root, device=options["device"], executor=options["executor"])
+        self.rank = {n.key: k for k, n in enumerate(graph)}
+        self.outcome = Outcome(dict(self.located), workers=options["workers"])
+        self.queue: list[tuple[Node, Path]] = []  # runs that can start, each with the folder it trains in
+        self.running: dict = {}                   # pool handle -> (node, folder)
+        self.staged: dict[tuple, set] = {}        # family root key -> keys of its members finished in staging
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def done(self, node: Node, need_model: bool = False) -> bool:
+        r, parent = self.outcome.runs.get(node.key), self._parent_run(node)
+        return r is not None and r.ready(need_model) and _is_current(r, parent)
+
+    def _parent_run(self, node: Node) -> Run | None:
+        return None if node.parent is None else self.outcome.runs.get(node.parent.key)
+
+    def plan(self) -> None:
+        """Queue every family; on a forgetful machine, each family that is not whole here, in a folder of its own."""
+        for root in self.graph.roots():
+            family = self.graph.family(root)
+            if not self.options["forgetful"]:
+                self.queue.append((root, self.root))
+            elif not all(self.done(n) for n in family):
+                self.queue.append((root, self.root / STAGING / self.located[root.key].id))
+
+    def start_next(self) -> None:
+        """Start the runs that can, in order of priority, while workers are free."""
+        budget, forgetful = self.options["budget_seconds"], self.options["forgetful"]
+        if budget is not None and not forgetful and self.elapsed() >= budget * (1 - STOP_MARGIN):
+            return  # checkpoints survive: what is left resumes at the next call
+        while self.queue and len(self.running) < self.options["workers"]:
+            self.queue.sort(key=lambda item: (item[0].priority, self.rank[item[0].key]))
+            node, folder = self.queue.pop(0)
+            if forgetful and node.parent is None and budget is not None:
+                predicted = self.options["estimate"].family_seconds(self.graph, node, self.options["workers"])
+                if predicted is not None and self.elapsed() + predicted > budget:
+                    self.outcome.left.append(f"{self.located[node.key].id}: its family of "
+                                             f"{len(self.graph.family(node))} would take about {predicted:.0f} s, "
+                                             f"{budget - self.elapsed():.0f} s are left")
+                    continue
+            self._submit(node, folder)
+
+    def _submit(self, node: Node, folder: Path) -> None:
+        parent = self._parent_run(node)
+        config = node.config_under(parent)
+        waiting = any(not self.done(c) for c in self.graph.children(node))
+        need_model = self.options["need_model"] or waiting
+        if folder == self.root:
+            kept = find_run(config, folder, **self.where)
+            if kept.finished and not _is_current(kept, parent):
+                print(f"{kept.id}: made from another training of its parent: trained again", flush=True)
+                shutil.rmtree(kept.path)  # its tables would mix two trainings of one parent
+            elif kept.ready(need_model):
+                self.outcome.runs[node.key] = kept
+                self.queue += [(child, folder) for child in self.graph.children(node)]
+                return
+        self.outcome.runs[node.key] = find_run(config, folder, **self.where)
+        handle = self.pool.apply_async(_train, (config, str(folder), self.options["device"],
+                                                self.options["checkpoint_seconds"], node.tables, need_model,
+                                                self.options["speedups"]))
+        self.running[handle] = (node, folder)
+
+    def finish_ready(self) -> None:
+        """Record the runs that ended: their children can start; a family that is now whole is moved in place."""
+        done = [handle for handle in self.running if handle.ready()]
+        if not done:
+            time.sleep(POLL_SECONDS)
+        for handle in done:
+            node, folder = self.running.pop(handle)
+            try:
+                finished = Run(Path(handle.get()))
+            except Exception as error:  # reported, and the others go on
+                self.outcome.failed.append(f"{self.outcome.runs[node.key].path}: {type(error).__name__}: {error}")
+                print(f"[{self.elapsed():6.0f} s] FAILED {self.outcome.failed[-1]}", flush=True)
+                continue
+            self.outcome.runs[node.key] = finished
+            self.outcome.trained.append(finished)
+            print(f"[{self.elapsed():6.0f} s] {finished.id}: {finished.result['iterations']} iterations "
+                  f"({finished.result['stop_reason']}), {finished.result['train_seconds']:.0f} s", flush=True)
+            self.queue += [(child, folder) for child in self.graph.children(node)]
+            if folder != self.root:
+                self._staged_finished(node, folder)
+
+    def _staged_finished(self, node: Node, folder: Path) -> None:
+        root = node
+        while root.parent is not None:
+            root = root.parent
+        members = self.graph.family(root)
+        self.staged.setdefault(root.key, set()).add(node.key)
+        if len(self.staged[root.key]) == len(members):
+            self._replace_family(members, folder)
+
+    def _replace_family(self, members: list[Node], folder: Path) -> None:
+        """Move a family trained again whole into the results folder, in place of its old runs and of every other
+        old run fine-tuned from them (made from the training replaced)."""
+        new = {self.outcome.runs[n.key].id: self.outcome.runs[n.key].grid_fingerprint for n in members}
+        for run_id, fingerprint in new.items():
+            for r in made_from_another_training(self.root, run_id, fingerprint, keep=set(new)):
+                print(f"{r.id}: fine-tuned from a training of its parent that was replaced: removed", flush=True)
+                shutil.rmtree(r.path)
+        for node in reversed(members):  # the root last: until then, old children read as made from another training
+            staged, target = self.outcome.runs[node.key], self.root / self.outcome.runs[node.key].id
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.move(str(staged.path), str(target))
+            self.outcome.runs[node.key] = Run(target)
+        self.outcome.trained = [Run(self.root / r.id) if r.path.parent == folder else r for r in self.outcome.trained]
+        shutil.rmtree(folder)
+
+    def tables(self) -> None:
+        """The untrained networks' cosine tables (seconds each)."""
+        for table in self.graph.vanilla_tables:
+            save_vanilla_cosines(table.items.dataset, table.preset, seed=table.seed, results_root=self.root,
+                                 device=resolve_device(self.options["device"]), classes=table.items.classes)
+
+    def close(self) -> Outcome:
+        """What the call leaves: families cut at the budget on a forgetful machine are dropped whole."""
+        if self.options["forgetful"]:
+            shutil.rmtree(self.root / STAGING, ignore_errors=True)
+            staged = self.root / STAGING
+            for key, r in self.outcome.runs.items():
+                if staged in r.path.parents and key in self.located:
+                    self.outcome.runs[key] = self.located[key]
+            self.outcome.trained = [r for r in self.outcome.trained if staged not in r.path.parents]
+        self.outcome.wall_seconds = round(self.elapsed(), 1)
+        return self.outcome
+
+
+def schedule(graph: Graph, results_root: str | Path, *, device: str = "auto", workers: int | None = None,
+             executor: str = "local", budget_seconds: float | None = None, forgetful: bool = False,
+             need_model: bool = False, checkpoint_seconds: float = 60.0, speedups: Speedups | None = None,
+             estimate: Estimate | None = None) -> Outcome:
+    """Train every run of ``graph`` not finished in ``results_root`` (a preset's folder), ``workers`` at a time
+    (default :func:`default_workers`), and stop at ``budget_seconds``; see the module's docstring for
+    ``forgetful``. A run that fails is reported (its error and directory) and the runs it would have started are
+    left out; the others go on. ``need_model``: every run with its model here (restored where it was shared
+    without it). ``speedups``: the speed switches of the workers (:class:`transinv.speedups.Speedups`; default:
+    the device's, cuDNN autotuning on a GPU), their number if ``workers`` is not given, CUDA MPS around them.
+    ``estimate``: how long runs take here (default: from the finished runs, :meth:`Estimate.from_results`).
+    The untrained networks' cosine tables of the graph are computed here, while the first runs train."""
+    speedups = Speedups.for_device(resolve_device(device)) if speedups is None else speedups
+    workers = (speedups.workers or default_workers(device, executor)) if workers is None else workers
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, but got {workers!r}")
+    root = Path(results_root).expanduser()
+    if forgetful:
+        shutil.rmtree(root / STAGING, ignore_errors=True)  # an earlier call's, cut short
+    options = {"device": device, "executor": executor, "workers": workers, "budget_seconds": budget_seconds,
+               "forgetful": forgetful, "need_model": need_model, "checkpoint_seconds": checkpoint_seconds,
+               "speedups": speedups, "estimate": estimate or Estimate.from_results(root, device)}
+    inline = budget_seconds is None  # one worker without a budget: this process, which a budget could not cut
+    with cuda_mps(speedups.mps), open_pool(executor, workers, root, inline) as pool:  # leaving it stops the workers
+        call = _Call(graph, root, pool, options)
+        call.plan()
+        call.start_next()
+        call.tables()
+        while call.running:
+            if budget_seconds is not None and call.elapsed() >= budget_seconds:
+                break  # the runs still training resume from their last checkpoint next time (where it survives)
+            call.finish_ready()
+            call.start_next()
+    return call.close()
+
+
+def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", *, device: str = "auto",
+            need_model: bool = False, workers: int | None = None, train: bool = True,
+            executor: str = "local") -> list[Run]:
+    """Run every config, each a graph node of its own (see :func:`transinv.run`; finished runs are reused),
+    ``workers`` at a time; the runs, in order. ``train=False`` trains nothing: the runs already finished (with
+    their models if ``need_model``), in order. A fine-tuning's parent (its ``init``) must be finished."""
+    graph = Graph()
+    nodes = [graph.add(c) for c in configs]
+    found = train_graph(graph, results_root, device=device, need_model=need_model, workers=workers, train=train,
+                        executor=executor)
+    return [found[n.key] for n in nodes if n.key in found]
+
+
+def train_graph(graph: Graph, results_root: str | Path, *, train: bool = True, need_model: bool = False,
+                **options) -> dict[tuple, Run]:
+    """Train a graph (:func:`schedule`; failures raise :class:`RunsFailed` once the others have finished) or,
+    ``train=False``, collect its finished runs (those not finished are counted, and left out); the finished runs
+    (with their models, if ``need_model``), by node key."""
+    started = time.perf_counter()
+    if train:
+        outcome = schedule(graph, results_root, need_model=need_model, **options)
+        if outcome.failed:
+            raise RunsFailed(f"{len(outcome.failed)} job(s) failed:\n" + "\n".join(outcome.failed))
+        print(f"{len(graph)} runs: {len(graph) - len(outcome.trained)} reused, {len(outcome.trained)} trained in "
+              f"{(time.perf_counter() - started) / 60:.1f} min", flush=True)
+        return {key: r for key, r in outcome.runs.items() if r.ready(need_model)}
+    found = collect(graph, results_root, device=options.get("device", "auto"), need_model=need_model,
+                    executor=options.get("executor", "local"))
+    missing = [n for n in graph if n.key not in found]
+    if missing:
+        ready = "finished, with their model here" if need_model else "finished"
+        c = missing[0].config
+        example = f"{c.dataset} {c.placement}, {'fine-tuned' if missing[0].is_finetuning else c.init}, seed {c.seed}"
+        print(f"{len(graph) - len(missing)} of {len(graph)} runs are {ready}; the other {len(missing)} are left out "
+              f"(train=False), e.g. {example}", flush=True)
+    return found
