@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from transinv import speedups
+from transinv.repetition import probe_estimate
 from transinv.evaluate import eval_batch_size
 from transinv.models import create_model
 from transinv.presets import SMALL, TINY
@@ -53,6 +54,8 @@ def test_probe_at_the_tiny_preset_on_the_cpu(tmp_path):
     assert all(c.get("reason") for c in probe["candidates"] if c["status"] != "measured")
     chosen = fastest(out)
     assert chosen == Speedups.read(out) == Speedups.from_dict(candidates[probe["fastest"]["name"]]["speedups"])
+    rate, overhead = probe_estimate(out)  # what the scheduler predicts run times from, without finished runs
+    assert rate == pytest.approx(probe["fastest"]["sustained_images_per_second"] / chosen.workers) and overhead > 0
     assert chosen.workers >= 1 and not chosen.cudnn_benchmark and chosen.compile is None
 
 

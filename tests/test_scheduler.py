@@ -10,7 +10,7 @@ import pandas as pd
 from transinv import repetition
 from transinv.graph import Graph
 from transinv.presets import TINY
-from transinv.runs import RunConfig, finished_runs, find_run
+from transinv.runs import Run, RunConfig, finished_runs, find_run
 from transinv.scheduler import STAGING, Estimate, collect, schedule, train_graph
 
 PARENT = RunConfig("mnist", "translated", "tiny", classes=(0, 1, 2))
@@ -109,3 +109,32 @@ def test_no_table_mixes_fine_tunings_of_two_trainings_of_one_parent(tmp_path, ca
     again = train_graph(graph, tmp_path, device="cpu", workers=1)  # checkpoints here: the child is made again
     assert "made from another training of its parent: trained again" in capsys.readouterr().out
     assert again[list(graph)[1].key].result["parent_grid"] == child.parent.grid_fingerprint
+
+
+def _finished(folder, name, iterations, rate, **config):
+    """A finished run's two files, as an estimate reads them."""
+    path = folder / name
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps({"parent": None, "init": "vanilla", **config}))
+    (path / "done.json").write_text(json.dumps({"iterations": iterations, "train_images_per_second": rate,
+                                                "eval_seconds": 10, "setup_seconds": 5, "device": "cpu"}))
+    return Run(path)
+
+
+def test_run_times_are_predicted_from_the_most_alike_finished_runs(tmp_path):
+    history = [_finished(tmp_path, "a", 1000, 320, dataset="mnist", placement="translated"),
+               _finished(tmp_path, "b", 3000, 320, dataset="emnist", placement="translated"),
+               _finished(tmp_path, "c", 500, 160, dataset="mnist", placement="one_location", parent={}, init="a")]
+    estimate = Estimate(history)
+    graph = Graph()
+    emnist = graph.add(RunConfig("emnist", "translated", "tiny"))
+    kmnist = graph.add(RunConfig("kmnist", "translated", "tiny"))
+    child = graph.add(RunConfig("mnist", "one_location", "tiny"), kmnist)
+    vanilla = graph.add(RunConfig("leek2", "one_location", "tiny"))
+    assert estimate.seconds(emnist) == 3000 * 32 / 320 + 15           # the same dataset, placement and start
+    assert estimate.seconds(kmnist) == 2000 * 32 / 320 + 15           # the same placement and start
+    assert estimate.seconds(child) == 500 * 32 / 160 + 15             # a fine-tuning like a fine-tuning
+    assert estimate.seconds(vanilla) == 500 * 32 / 160 + 15           # else the same placement
+    assert estimate.family_seconds(graph, kmnist, 4) == estimate.seconds(kmnist) + estimate.seconds(child)
+    assert Estimate([], 640, overhead_seconds=3).seconds(vanilla) == 20 * 32 / 640 + 3  # the cap, the probe's rate
+    assert Estimate([]).seconds(vanilla) is None  # no rate: unknown, and the family is not held back

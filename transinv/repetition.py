@@ -85,7 +85,8 @@ def repetitions_note(preset: str, results_root: str | Path, repetitions: int, se
 def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_seconds: float | None = None,
                    workers: int | None = None, device: str = "auto", checkpoint_seconds: float = 60.0,
                    executor: str = "local", beyond: bool = False, forgetful: bool = False,
-                   imagenet: str | None = None, speedups=None, images_per_second: float | None = None) -> dict:
+                   imagenet: str | None = None, speedups=None, images_per_second: float | None = None,
+                   overhead_seconds: float = 0.0) -> dict:
     """Train every run of one repetition that is not finished yet; returns a record: runs finished (and how many
     of them now), runs left, families not started, wall time, where the time went."""
     root = results_dir(results_root, preset)
@@ -95,7 +96,7 @@ def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_s
     work = graph(preset, seed, results_root, imagenet=model, pairs=pairs)
     outcome = schedule(work, root, device=device, workers=workers, executor=executor, budget_seconds=budget_seconds,
                        forgetful=forgetful, checkpoint_seconds=checkpoint_seconds, speedups=speedups,
-                       estimate=Estimate.from_results(root, device, images_per_second))
+                       estimate=Estimate.from_results(root, device, images_per_second, overhead_seconds))
     paper = graph(preset, seed, results_root, imagenet=model)
     finished = collect(work, root, device="cpu")
     left = len(paper) - sum(n.key in finished for n in paper)
@@ -221,16 +222,17 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{row['family']:62} {row['finished']} of {row['runs']} finished, {state:20} "
                   f"about {row['predicted_seconds']} s")
         return
-    speedups, rate = None, None
+    speedups, rate, overhead = None, None, 0.0
     if args.speedups:
         from .speedups import fastest
-        speedups, rate = fastest(args.speedups), _probe_rate(args.speedups)
+        speedups, (rate, overhead) = fastest(args.speedups), probe_estimate(args.speedups)
     record = {"preset": args.preset, "seed": args.seed, "complete": False, "error": "the call ended with an error"}
     try:
         record = run_repetition(args.preset, args.seed, args.results, budget_seconds=args.budget, workers=args.workers,
                                 device=args.device, checkpoint_seconds=args.checkpoint_seconds,
                                 executor=args.executor, beyond=args.beyond, forgetful=args.forgetful,
-                                imagenet=args.imagenet_model, speedups=speedups, images_per_second=rate)
+                                imagenet=args.imagenet_model, speedups=speedups, images_per_second=rate,
+                                overhead_seconds=overhead)
         print(json.dumps(record, indent=2, ensure_ascii=False), flush=True)
     finally:  # whatever happened, the finished runs travel
         if args.commit:
@@ -239,10 +241,14 @@ def main(argv: list[str] | None = None) -> None:
             print(f"packed into {pack(args.results, args.preset, record, args.pack)}")
 
 
-def _probe_rate(probe_json: str) -> float | None:
-    """Training images/s of one run side by side with the others, under the probe's fastest switches."""
-    best = json.loads(Path(probe_json).read_text())["fastest"]
-    return best["sustained_images_per_second"] / best["speedups"]["workers"]
+def probe_estimate(probe_json: str | Path) -> tuple[float, float]:
+    """From a GPU probe's JSON: training images/s of one run side by side with the others, under its fastest
+    switches, and a run's setup and evaluation seconds there (at the preset's test items)."""
+    probe = json.loads(Path(probe_json).read_text())
+    best = probe["fastest"]
+    measured = next(c for c in probe["candidates"] if c["name"] == best["name"])
+    overhead = measured["setup_seconds_per_run"] + measured["eval_seconds_per_run_at_preset"]
+    return best["sustained_images_per_second"] / best["speedups"]["workers"], overhead
 
 
 if __name__ == "__main__":

@@ -103,17 +103,18 @@ class Estimate:
     (same placement, start and dataset; else same placement and start; else same placement), else the stopping
     rule's cap. Its rate: ``images_per_second`` where given (the GPU probe's, per run side by side, measured with
     the switches the call trains with), else the mean of those runs' (as they trained, side by side); plus their
-    mean setup and evaluation seconds. Unknown (None) without either rate."""
+    mean setup and evaluation seconds (else ``overhead_seconds``, the probe's). Unknown (None) without a rate."""
     history: list[Run]
     images_per_second: float | None = None
+    overhead_seconds: float = 0.0
 
     @classmethod
-    def from_results(cls, results_root: str | Path, device: str = "auto",
-                     images_per_second: float | None = None) -> Estimate:
+    def from_results(cls, results_root: str | Path, device: str = "auto", images_per_second: float | None = None,
+                     overhead_seconds: float = 0.0) -> Estimate:
         """From the runs finished in ``results_root`` on this kind of device."""
         kind = resolve_device(device).type
         return cls([r for r in finished_runs(results_root) if r.result.get("device", "cpu").split(":")[0] == kind],
-                   images_per_second)
+                   images_per_second, overhead_seconds)
 
     def _like(self, node: Node) -> list[Run]:
         def traits(placement, finetuning, init, dataset):
@@ -137,7 +138,7 @@ class Estimate:
         if rate is None:
             return None
         overhead = statistics.mean(r.result.get("eval_seconds", 0) + r.result.get("setup_seconds", 0)
-                                   for r in known) if known else 0.0
+                                   for r in known) if known else self.overhead_seconds
         return iterations * preset.batch_size / rate + overhead
 
     def family_seconds(self, graph: Graph, root: Node, workers: int) -> float | None:
