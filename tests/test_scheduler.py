@@ -11,7 +11,8 @@ from transinv import repetition
 from transinv.graph import Graph
 from transinv.presets import TINY
 from transinv.runs import Run, RunConfig, finished_runs, find_run
-from transinv.scheduler import STAGING, Estimate, collect, schedule, train_graph
+from transinv.estimate import Estimate
+from transinv.scheduler import STAGING, collect, schedule, train_graph
 
 PARENT = RunConfig("mnist", "translated", "tiny", classes=(0, 1, 2))
 # Fine-tunings that take a minute at least (larger batches, the stopping rule at half the paper's scale).

@@ -3,7 +3,7 @@
 One module per step of the protocol: ``presets`` (sizes), ``datasets`` (items), ``stimuli`` (placement
 on the canvas), ``models``, ``stopping`` (the authors' stopping rule), ``train`` (the loop), ``runs``
 (one directory per run: ``runs.identity``, a run's configuration and id; ``runs.directory``, its files;
-``runs.lifecycle``, training, resuming and evaluating it), ``graph`` (runs as a graph of parents and families),
+``runs.lifecycle``, training, resuming and evaluating it), ``graph`` (runs as a graph of parents and families), ``estimate`` (run times predicted),
 ``protocol`` (the whole protocol as one graph), ``scheduler`` (runs any graph side by side, within a budget),
 ``executors`` (local processes or Slurm jobs), ``speedups`` (speed switches of a GPU machine), ``repetition``
 (one repetition as one call, packed), ``experiments`` (the notebooks' entry points),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable
@@ -32,7 +31,6 @@ __all__ = ["EXECUTORS", "SlurmSettings", "JobFailed", "Resumable", "JobPool", "c
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 LOG_FOLDER = "submitit"  # under the results folder of a preset; holds no run, so no listing of runs sees it
-POLL_SECONDS = 2.0       # how often unfinished jobs are looked at (a Slurm job's state is cached by submitit)
 
 
 @dataclass(frozen=True)

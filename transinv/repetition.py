@@ -37,7 +37,8 @@ from .presets import get_preset
 from .provenance import git
 from .runs import Run, finished_runs
 from .runs.directory import table_fingerprint
-from .scheduler import Estimate, collect, families, made_from_another_training, schedule
+from .estimate import Estimate
+from .scheduler import collect, families, made_from_another_training, schedule
 from .train import resolve_device
 
 __all__ = ["beyond_pairs", "graph", "size",
@@ -216,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "families":
         root = results_dir(args.results, args.preset)
         rows = families(graph(args.preset, args.seed, args.results), root, device="cpu", workers=args.workers,
-                        estimate=Estimate([r for r in finished_runs(root)]))
+                        estimate=Estimate(finished_runs(root)))
         for row in rows:
             state = "whole" if row["whole"] else "to train again whole" if row["finished"] else "to train"
             print(f"{row['family']:62} {row['finished']} of {row['runs']} finished, {state:20} "

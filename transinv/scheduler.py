@@ -7,16 +7,15 @@ the runs still training stop: they resume from their last checkpoint at the next
 A machine that forgets (``forgetful``: a borrowed GPU, whose checkpoints do not outlive the call) keeps only whole
 families (a run from scratch and every run fine-tuned from it). A family that is not whole here is trained again
 as a whole, in a folder of its own, and replaces the old runs of that family once every member has finished: its
-root starts only if the whole family is predicted to finish inside the budget (:class:`Estimate`). A fine-tuning
-whose parent has no model here never starts: elsewhere the parent's model is restored first (trained again, and
-checked against its kept tables, :func:`transinv.run`). A fine-tuning made from another training of its parent
+root starts only if the whole family is predicted to finish inside the budget (:mod:`transinv.estimate`). A
+fine-tuning whose parent has no model here never starts: elsewhere the parent's model is restored first (trained
+again, and checked against its kept tables, :func:`transinv.run`). A fine-tuning made from another training of its parent
 than the one kept (``parent_grid`` in its ``done.json``) is not counted as finished.
 """
 from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +24,15 @@ from typing import Sequence
 import torch
 
 from .analysis import run_cosines, save_vanilla_cosines
+from .estimate import Estimate
 from .executors import SlurmSettings, locate_options, open_pool
 from .graph import Graph, Items, Node
-from .presets import get_preset
 from .runs import Run, RunConfig, find_finished, find_run, finished_runs, run
-from .stopping import StoppingRule
 from .speedups import Speedups, apply as apply_speedups, cuda_mps
 from .train import resolve_device
 
-__all__ = ["default_workers", "made_from_another_training", "locate", "collect", "Estimate", "families", "Outcome", "schedule", "RunsFailed",
-           "run_all", "train_graph"]
+__all__ = ["default_workers", "made_from_another_training", "locate", "collect", "families", "Outcome", "schedule",
+           "RunsFailed", "run_all", "train_graph"]
 
 STOP_MARGIN = 0.1     # no new run starts in the last tenth of a budget (where checkpoints survive the call)
 POLL_SECONDS = 0.5    # how often finished runs are looked for
@@ -95,62 +93,6 @@ def collect(graph: Graph, results_root: str | Path, *, device: str = "auto", nee
         if r is not None and r.ready(need_model) and _is_current(r, parent):
             found[node.key] = r
     return found
-
-
-@dataclass
-class Estimate:
-    """Seconds a run will take here. Its iterations: the mean of the finished runs of its preset most like it
-    (same placement, start and dataset; else same placement and start; else same placement), else the stopping
-    rule's cap. Its rate: ``images_per_second`` where given (the GPU probe's, per run side by side, measured with
-    the switches the call trains with), else the mean of those runs' (as they trained, side by side); plus their
-    mean setup and evaluation seconds (else ``overhead_seconds``, the probe's). Unknown (None) without a rate."""
-    history: list[Run]
-    images_per_second: float | None = None
-    overhead_seconds: float = 0.0
-
-    @classmethod
-    def from_results(cls, results_root: str | Path, device: str = "auto", images_per_second: float | None = None,
-                     overhead_seconds: float = 0.0) -> Estimate:
-        """From the runs finished in ``results_root`` on this kind of device."""
-        kind = resolve_device(device).type
-        return cls([r for r in finished_runs(results_root) if r.result.get("device", "cpu").split(":")[0] == kind],
-                   images_per_second, overhead_seconds)
-
-    def _like(self, node: Node) -> list[Run]:
-        def traits(placement, finetuning, init, dataset):
-            return placement, "finetuned" if finetuning else init, dataset
-        wanted = traits(node.config.placement, node.is_finetuning, node.config.init, node.config.dataset)
-        have = [(r, traits(r.config["placement"], r.is_finetuning, r.config["init"], r.config["dataset"]))
-                for r in self.history]
-        for shared in (3, 2, 1):
-            like = [r for r, t in have if t[:shared] == wanted[:shared]]
-            if like:
-                return like
-        return []
-
-    def seconds(self, node: Node) -> float | None:
-        preset, like = get_preset(node.config.preset), self._like(node)
-        iterations = (statistics.mean(r.result["iterations"] for r in like) if like
-                      else StoppingRule.for_preset(preset, node.config.placement).max_iters)
-        known = like or self.history
-        rate = self.images_per_second or (statistics.mean(r.result["train_images_per_second"] for r in known)
-                                          if known else None)
-        if rate is None:
-            return None
-        overhead = statistics.mean(r.result.get("eval_seconds", 0) + r.result.get("setup_seconds", 0)
-                                   for r in known) if known else self.overhead_seconds
-        return iterations * preset.batch_size / rate + overhead
-
-    def family_seconds(self, graph: Graph, root: Node, workers: int) -> float | None:
-        """A family's wall time: each generation after the one before, its runs side by side."""
-        total, generation = 0.0, [root]
-        while generation:
-            times = [self.seconds(n) for n in generation]
-            if None in times:
-                return None
-            total += max(max(times), sum(times) / workers)
-            generation = [c for n in generation for c in graph.children(n)]
-        return total
 
 
 def families(graph: Graph, results_root: str | Path, *, device: str = "auto", workers: int = 1,
@@ -340,7 +282,7 @@ def schedule(graph: Graph, results_root: str | Path, *, device: str = "auto", wo
     left out; the others go on. ``need_model``: every run with its model here (restored where it was shared
     without it). ``speedups``: the speed switches of the workers (:class:`transinv.speedups.Speedups`; default:
     the device's, cuDNN autotuning on a GPU), their number if ``workers`` is not given, CUDA MPS around them.
-    ``estimate``: how long runs take here (default: from the finished runs, :meth:`Estimate.from_results`).
+    ``estimate``: how long runs take here (default: from the finished runs, ``Estimate.from_results``).
     The untrained networks' cosine tables of the graph are computed here, while the first runs train."""
     speedups = Speedups.for_device(resolve_device(device)) if speedups is None else speedups
     workers = (speedups.workers or default_workers(device, executor)) if workers is None else workers
