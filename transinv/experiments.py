@@ -75,7 +75,7 @@ def imagenet_model(preset: str | Preset, root: str | Path, choice: str | None = 
     else the one recorded there (:func:`record_imagenet_model`), else the preset's (VGG16 at the paper preset, as
     in the paper). A choice other than the recorded one is refused: the pages would mix two networks."""
     recorded = _choices(Path(root)).get("imagenet_model")
-    if choice in (None, "", "recorded"):
+    if choice in (None, "recorded"):
         return recorded or get_preset(preset).imagenet_model
     if choice not in MODELS:
         raise ValueError(f"unknown imagenet_model {choice!r}; choose one of {', '.join(MODELS)}")

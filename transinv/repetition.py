@@ -158,15 +158,17 @@ def unpack(archive: str | Path, results_root: str | Path = "results") -> list[st
         bad = [m.name for m in members if m.name.startswith("/") or ".." in Path(m.name).parts]
         if bad:
             raise ValueError(f"{archive} holds paths outside a results folder ({bad[0]}): not a pack() archive")
-        grids = {Path(m.name).parts[:2]: m for m in members if Path(m.name).name == "grid.csv.gz"}
-        for (preset, run_id), member in grids.items():
-            incoming = table_fingerprint(tar.extractfile(member).read())
-            arriving = {r for p, r in grids if p == preset}
-            for r in made_from_another_training(root / preset, run_id, incoming, keep=arriving):
-                print(f"{r.id}: fine-tuned from a training of {run_id} that the archive replaces: removed", flush=True)
+        incoming: dict[str, dict[str, str]] = {}  # preset folder -> run id -> fingerprint of its grid
+        for m in members:
+            if Path(m.name).name == "grid.csv.gz":
+                preset, run_id = Path(m.name).parts[:2]
+                incoming.setdefault(preset, {})[run_id] = table_fingerprint(tar.extractfile(m).read())
+        for preset, trainings in incoming.items():
+            for r in made_from_another_training(root / preset, trainings, keep=set(trainings)):
+                print(f"{r.id}: fine-tuned from a training that the archive replaces: removed", flush=True)
                 shutil.rmtree(r.path)
-        for preset, run_id in grids:
-            shutil.rmtree(root / preset / run_id, ignore_errors=True)  # its files are the archive's from now on
+            for run_id in trainings:
+                shutil.rmtree(root / preset / run_id, ignore_errors=True)  # its files are the archive's from now on
         tar.extractall(root, members=members, filter="data")
     return [m.name for m in members]
 

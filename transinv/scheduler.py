@@ -9,8 +9,8 @@ families (a run from scratch and every run fine-tuned from it). A family that is
 as a whole, in a folder of its own, and replaces the old runs of that family once every member has finished: its
 root starts only if the whole family is predicted to finish inside the budget (:mod:`transinv.estimate`). A
 fine-tuning whose parent has no model here never starts: elsewhere the parent's model is restored first (trained
-again, and checked against its kept tables, :func:`transinv.run`). A fine-tuning made from another training of its parent
-than the one kept (``parent_grid`` in its ``done.json``) is not counted as finished.
+again, and checked against its kept tables, :func:`transinv.run`). A fine-tuning made from another training of its
+parent than the one kept (``parent_grid`` in its ``done.json``) is not counted as finished.
 """
 from __future__ import annotations
 
@@ -58,13 +58,14 @@ def _is_current(child: Run, parent: Run | None) -> bool:
     return made_from is None or made_from == parent.grid_fingerprint
 
 
-def made_from_another_training(folder: Path, run_id: str, fingerprint: str, keep: set[str] = frozenset()) -> list[Run]:
-    """The finished runs in ``folder`` that fine-tune ``run_id`` (but those in ``keep``) and were made from another
-    training of it than the one whose grid has ``fingerprint``: to go when that training replaces the one here."""
-    kept = Run(folder / run_id)
-    here = kept.grid_fingerprint if kept.finished else None
-    return [r for r in finished_runs(folder) if r.is_finetuning and r.config["init"] == run_id and r.id not in keep
-            and r.result.get("parent_grid", here) != fingerprint]
+def made_from_another_training(folder: Path, trainings: dict[str, str], keep: set[str] = frozenset()) -> list[Run]:
+    """The finished runs in ``folder`` (but those in ``keep``) that fine-tune a run of ``trainings`` (run id ->
+    grid fingerprint of the training that replaces it here) and were made from another training of it: to go
+    when that training comes in."""
+    here = {run_id: Run(folder / run_id) for run_id in trainings}
+    here = {run_id: r.grid_fingerprint for run_id, r in here.items() if r.finished}
+    return [r for r in finished_runs(folder) if r.is_finetuning and r.config["init"] in trainings and r.id not in keep
+            and r.result.get("parent_grid", here.get(r.config["init"])) != trainings[r.config["init"]]]
 
 
 def locate(graph: Graph, results_root: str | Path, *, device: str = "auto", executor: str = "local",
@@ -192,16 +193,14 @@ class _Call:
         config = node.config_under(parent)
         waiting = any(not self.done(c) for c in self.graph.children(node))
         need_model = self.options["need_model"] or waiting
-        if folder == self.root:
-            kept = find_run(config, folder, **self.where)
-            if kept.finished and not _is_current(kept, parent):
-                print(f"{kept.id}: made from another training of its parent: trained again", flush=True)
-                shutil.rmtree(kept.path)  # its tables would mix two trainings of one parent
-            elif kept.ready(need_model):
-                self.outcome.runs[node.key] = kept
+        here = self.outcome.runs[node.key] = find_run(config, folder, **self.where)
+        if folder == self.root:  # a staged family is trained anew in a fresh folder
+            if here.finished and not _is_current(here, parent):
+                print(f"{here.id}: made from another training of its parent: trained again", flush=True)
+                shutil.rmtree(here.path)  # its tables would mix two trainings of one parent
+            elif here.ready(need_model):
                 self.queue += [(child, folder) for child in self.graph.children(node)]
                 return
-        self.outcome.runs[node.key] = find_run(config, folder, **self.where)
         handle = self.pool.apply_async(_train, (config, str(folder), self.options["device"],
                                                 self.options["checkpoint_seconds"], node.tables, need_model,
                                                 self.options["speedups"]))
@@ -241,10 +240,9 @@ class _Call:
         """Move a family trained again whole into the results folder, in place of its old runs and of every other
         old run fine-tuned from them (made from the training replaced)."""
         new = {self.outcome.runs[n.key].id: self.outcome.runs[n.key].grid_fingerprint for n in members}
-        for run_id, fingerprint in new.items():
-            for r in made_from_another_training(self.root, run_id, fingerprint, keep=set(new)):
-                print(f"{r.id}: fine-tuned from a training of its parent that was replaced: removed", flush=True)
-                shutil.rmtree(r.path)
+        for r in made_from_another_training(self.root, new, keep=set(new)):
+            print(f"{r.id}: fine-tuned from a training of its parent that was replaced: removed", flush=True)
+            shutil.rmtree(r.path)
         for node in reversed(members):  # the root last: until then, old children read as made from another training
             staged, target = self.outcome.runs[node.key], self.root / self.outcome.runs[node.key].id
             shutil.rmtree(target, ignore_errors=True)
