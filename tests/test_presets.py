@@ -45,3 +45,30 @@ def test_get_preset():
     assert get_preset("paper") is PAPER and get_preset(SMALL) is SMALL
     with pytest.raises(ValueError, match=r"unknown preset 'large'.*\['paper', 'small', 'tiny'\]"):
         get_preset("large")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"item_size": 80}, r"item_size must be an integer, \[1, 61\], but got 80"),        # larger than the canvas
+    ({"item_size": 14.5}, r"item_size must be an integer, \[1, 61\], but got 14.5"),
+    ({"canvas_size": 100}, r"canvas_size must be a multiple of 32 .* but got 100"),
+    ({"canvas_size": 32}, r"grid must be a tuple of integer centres in \[7, 25\)"),      # the grid falls off it
+    ({"grid": (7, 9.5, 32)}, r"grid must be a tuple of integer centres in \[7, 57\)"),
+    ({"grid": (9, 32)}, r"grid must hold the trained location's x and y, \(7, 32\), but lacks \[7\]"),
+    ({"batch_size": 0}, r"batch_size must be an integer, 1 or more, but got 0"),
+    ({"eval_items": 2.0}, r"eval_items must be an integer, 1 or more, but got 2.0"),
+    ({"lr": 0}, r"lr must be a positive number, but got 0"),
+    ({"iter_scale": -1.0}, r"iter_scale must be a positive number"),
+])
+def test_a_preset_that_cannot_work_is_refused_when_made(change, message):
+    import dataclasses
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(SMALL, **change)
+
+
+def test_a_bad_custom_preset_leaves_no_run_directory(tmp_path):
+    import dataclasses
+
+    from transinv.runs import RunConfig, run
+    with pytest.raises(ValueError, match="item_size must be an integer"):
+        run(RunConfig("mnist", "one_location", dataclasses.replace(SMALL, name="big", item_size=70)), tmp_path)
+    assert not any(tmp_path.iterdir())

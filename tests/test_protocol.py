@@ -88,6 +88,8 @@ def test_a_budget_stops_it_and_the_next_call_finishes_it(tmp_path, capsys):
     cosine_tables = [n for n in names if "/cosine-" in n]  # computed where the models were: they do not travel
     graph = protocol.repetition("tiny", 0, "efficientnet_lite0")
     assert len(cosine_tables) == sum(len(n.tables) for n in graph) + len(graph.vanilla_tables)
+    for kind in ("layers", "readout"):  # the representation tables, made beside them
+        assert len([n for n in names if f"/{kind}-" in n]) == len(cosine_tables)
     assert repetition.finished_in_repetition("tiny", 0, tmp_path / "elsewhere") == runs
     note = repetition.repetitions_note("tiny", tmp_path / "elsewhere", 2)
     assert "1 of 2 repetitions complete" in note and "laptop version" in note

@@ -147,6 +147,20 @@ def test_a_damaged_checkpoint_names_the_file_and_the_fix(tiny_preset, tmp_path):
         done.load_model()
 
 
+def test_a_checkpoint_of_another_run_is_refused(tiny_preset, tmp_path):
+    import dataclasses
+    import shutil
+    mine, theirs = run(DIGITS, tmp_path, progress=False), run(dataclasses.replace(DIGITS, seed=1), tmp_path,
+                                                               progress=False)  # the same head size
+    shutil.copy(theirs.path / "ckpt.pt", mine.path / "ckpt.pt")
+    fix = rf"belongs to run {theirs.id}, not to run {mine.id}: .* Delete it: run {mine.id} then trains from the start"
+    with pytest.raises(ValueError, match=fix):
+        mine.load_model()
+    (mine.path / "done.json").unlink()  # unfinished: the copied checkpoint would be resumed as this run's
+    with pytest.raises(ValueError, match=fix):
+        run(DIGITS, tmp_path, progress=False)
+
+
 def test_reading_finds_a_run_finished_at_the_other_precision(tiny_preset, tmp_path):
     """Paper-preset runs train on a GPU in bfloat16 (part of their id); the book reads them on a CPU."""
     on_gpu = run(DIGITS, tmp_path, device="cpu", precision="bf16", progress=False)

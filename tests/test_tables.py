@@ -34,6 +34,12 @@ def test_results_root_auto_is_the_clone_from_its_root_and_from_notebooks(monkeyp
         assert ex.results_dir("auto", "small") == root / "results" / "small"
 
 
+def test_a_missing_value_reads_as_a_dash():
+    shown = tables.rounded(pd.DataFrame({"a": [0.5, float("nan")], "b": [1.0, 2.0]}))
+    assert shown["a"].tolist() == [0.5, "—"] and shown["b"].tolist() == [1.0, 2.0]
+    assert "NaN" not in shown.to_html()
+
+
 def test_rounded_takes_pivot_tables():
     table = pd.DataFrame({"d": ["a", "b"], "c": ["x", "y"], "v": [-0.001, 0.5]})
     shown = tables.rounded(table.pivot_table(index="d", columns="c", values=["v"]))

@@ -25,10 +25,11 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from . import leek
 
-__all__ = ["DATASETS", "ItemSet", "DatasetNotFoundError", "DataFileError", "data_root", "load_dataset",
+__all__ = ["DATASETS", "BY_COMPLEXITY", "ItemSet", "DatasetNotFoundError", "DataFileError", "data_root", "load_dataset",
            "select_classes", "n_classes", "fingerprint"]
 
 DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "emnist18", "leek10", "leek2")
+BY_COMPLEXITY = ("emnist", "fmnist", "kmnist", "mnist", "leek10", "leek2")  # the paper's order, most complex first
 SPLIT_SEED = 0         # fixes every re-split, independently of experiment seeds
 TEST_FRACTION = 0.2    # of each class, when we re-split an official test split
 EMNIST18_CLASSES = 18  # the paper's "first 18 categories" of EMNIST Balanced: 0-9 and A-H

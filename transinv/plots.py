@@ -152,28 +152,33 @@ def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None, vma
 CONDITION_COLOURS = {"vanilla": "tab:blue", "pretrained": "tab:orange", "fine-tuned": "tab:green"}
 
 
-def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None, colours: dict | None = None) -> Figure:
+def cosine_by_displacement(table: pd.DataFrame, hue: str = "condition", ax=None, colours: dict | None = None,
+                           value: str = "cosine") -> Figure:
     """Mean +- std (across classes) cosine similarity versus horizontal displacement (the paper's figure 3);
-    ``colours``: one per hue value (default: the paper's three conditions in fixed colours)."""
+    ``colours``: one per hue value (default: the paper's three conditions in fixed colours). ``value="readout"``:
+    the normalized read-out accuracy of :mod:`transinv.representation` instead (chance 0, perfect 100)."""
     fig = ax.figure if ax is not None else plt.figure(figsize=(4.5, 3))
     ax = ax or fig.add_subplot()
-    lowest = 1.0
+    top = 1.0 if value == "cosine" else 100.0
+    lowest = top
     colours = colours or (CONDITION_COLOURS if hue == "condition" else {})
     curves = table[hue].nunique()
     for name, part in table.groupby(hue, sort=False):
-        stats = part.groupby("dx")["cosine"].agg(["mean", "std"]).fillna(0).reset_index()
+        stats = part.groupby("dx")[value].agg(["mean", "std"]).fillna(0).reset_index()
         colour = colours.get(name)
         ax.plot(stats["dx"], stats["mean"], label=name, color=colour)
         ax.fill_between(stats["dx"], stats["mean"] - stats["std"], stats["mean"] + stats["std"],
                         alpha=0.2 if curves <= 3 else 0.07, color=colour)  # many bands: fainter, or a blur
         lowest = min(lowest, float((stats["mean"] - stats["std"]).min()))
-    ax.set(xlabel="displacement from the trained location (px)", ylabel="cosine similarity",
-           ylim=(lowest - 0.02, 1.02))  # every curve and its band in view
+    ylabel = "cosine similarity" if value == "cosine" else "read-out accuracy (normalized)"
+    ax.set(xlabel="displacement from the trained location (px)", ylabel=ylabel,
+           ylim=(lowest - 0.02 * top, 1.02 * top))  # every curve and its band in view
     ax.legend(fontsize=8)
     return fig
 
 
-def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int = 3, colours: dict | None = None) -> Figure:
+def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int = 3, colours: dict | None = None,
+                  value: str = "cosine") -> Figure:
     """:func:`cosine_by_displacement` in one panel per value of ``panel`` (default: per pretraining),
     ``columns`` panels a row, sharing the y-axis (and ``colours``)."""
     names = list(dict.fromkeys(cosines[panel]))
@@ -183,10 +188,10 @@ def cosine_panels(cosines: pd.DataFrame, panel: str = "pretrain", columns: int =
     fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3 * rows), sharey=True, squeeze=False)
     bottoms = []
     for ax, name in zip(axes.flat, names):
-        cosine_by_displacement(cosines[cosines[panel] == name], ax=ax, colours=colours)
+        cosine_by_displacement(cosines[cosines[panel] == name], ax=ax, colours=colours, value=value)
         bottoms.append(ax.get_ylim()[0])  # the panels share one y-axis: keep the lowest bottom of them all
         ax.set_title(f"pretrained on {name}" if panel == "pretrain" else name if panel == "pair" else f"{panel} {name}")
-    axes.flat[0].set_ylim(min(bottoms), 1.02)
+    axes.flat[0].set_ylim(min(bottoms), 1.02 if value == "cosine" else 102)
     for ax in axes.flat[len(names):]:
         ax.axis("off")
     fig.tight_layout()

@@ -40,10 +40,32 @@ class Preset:
         """The preset recorded in a run's ``config.json`` (``preset_settings``)."""
         return cls(**{**settings, "grid": tuple(settings["grid"])})
 
-    def __post_init__(self):
+    def __post_init__(self):  # a geometry that cannot work fails here, before a run directory is made
         for name in ("input_stats", "imagenet_input_stats"):
             if getattr(self, name) not in INPUT_STATS:
                 raise ValueError(f"{name} must be one of {INPUT_STATS}, but got {getattr(self, name)!r}")
+        for name in ("canvas_size", "imagenet_canvas_size"):
+            _check_integer(self, name, 32, 4096)
+            if getattr(self, name) % 32:
+                raise ValueError(f"{name} must be a multiple of 32 (VGG's five 2x poolings), but got "
+                                 f"{getattr(self, name)}")
+        _check_integer(self, "item_size", 1, self.canvas_size - N_AREAS)  # the areas need a centre each
+        low, high = self.centre_range
+        if (not isinstance(self.grid, tuple) or not self.grid
+                or not all(_is_integer(x) and low <= x < high for x in self.grid)):
+            raise ValueError(f"grid must be a tuple of integer centres in [{low}, {high}) (items of {self.item_size} "
+                             f"px fully on a {self.canvas_size}-px canvas), but got {self.grid!r}")
+        missing = [c for c in self.trained_centre if c not in self.grid]
+        if missing:
+            raise ValueError(f"grid must hold the trained location's x and y, {self.trained_centre}, but lacks "
+                             f"{missing}: accuracy at the trained location is read there")
+        for name in ("batch_size", "eval_items"):
+            _check_integer(self, name, 1, None)
+        _check_integer(self, "warmup_iters", 0, None)
+        for name in ("lr", "iter_scale", "pretrain_iter_scale"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, but got {value!r}")
 
     def eval_items_per_class(self, n_classes: int) -> int:
         """Test items per class at each grid centre: ``eval_items`` spread over the classes, at least one."""
@@ -66,6 +88,17 @@ class Preset:
         low, high = self.centre_range
         edges = [low + _round((high - low) * k / N_AREAS) for k in range(N_AREAS + 1)]
         return tuple(zip(edges[:-1], edges[1:]))
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_integer(preset: Preset, name: str, low: int, high: int | None) -> None:
+    value = getattr(preset, name)
+    if not _is_integer(value) or value < low or (high is not None and value > high):
+        allowed = f"[{low}, {high}]" if high is not None else f"{low} or more"
+        raise ValueError(f"{name} must be an integer, {allowed}, but got {value!r}")
 
 
 def _round(x: float) -> int:

@@ -137,7 +137,7 @@ def pack(results_root: str | Path, preset: str, record: dict, archive: str | Pat
                 for f in sorted(r.path.iterdir()):
                     if f.is_file() and f.name != "ckpt.pt":
                         tar.add(f, arcname=f"{root.name}/{r.id}/{f.name}")
-        for f in sorted((root / VANILLA_FOLDER).glob(f"*-seed{record['seed']}.csv")):
+        for f in sorted((root / VANILLA_FOLDER).glob(f"*-seed{record['seed']}.csv*")):
             tar.add(f, arcname=f"{root.name}/{VANILLA_FOLDER}/{f.name}")
         if (root / CHOICES_FILE).is_file():
             tar.add(root / CHOICES_FILE, arcname=f"{root.name}/{CHOICES_FILE}")

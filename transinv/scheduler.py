@@ -23,7 +23,7 @@ from typing import Sequence
 
 import torch
 
-from .analysis import run_cosines, save_vanilla_cosines
+from .analysis import run_cosines, run_representation, save_vanilla_cosines, save_vanilla_representation
 from .estimate import Estimate
 from .executors import SlurmSettings, locate_options, open_pool
 from .graph import Graph, Items, Node
@@ -127,14 +127,16 @@ class Outcome:
 
 def _train(config: RunConfig, results_root: str, device: str, checkpoint_seconds: float, tables: list[Items],
            need_model: bool, speedups: Speedups) -> str:
-    """One run in a worker (trained, resumed, or its model restored), then its cosine tables while its model is at
-    hand: a run's tables travel without its model. The worker's speed switches are set first (a Slurm job is a
-    process of its own)."""
+    """One run in a worker (trained, resumed, or its model restored), then its cosine and representation tables
+    (:mod:`transinv.representation`) while its model is at hand: a run's tables travel without its model. The
+    worker's speed switches are set first (a Slurm job is a process of its own)."""
     apply_speedups(speedups)
     finished = run(config, results_root, device=device, progress=False, checkpoint_seconds=checkpoint_seconds,
                    need_model=need_model)
     for items in tables:
         run_cosines(finished, items.dataset, device=resolve_device(device), classes=items.classes)
+        run_representation(finished, items.dataset, device=resolve_device(device), classes=items.classes,
+                           compute=finished.has_model)
     return str(finished.path)
 
 
@@ -252,10 +254,11 @@ class _Call:
         shutil.rmtree(folder)
 
     def tables(self) -> None:
-        """The untrained networks' cosine tables (seconds each)."""
+        """The untrained networks' cosine and representation tables (seconds each)."""
         for table in self.graph.vanilla_tables:
-            save_vanilla_cosines(table.items.dataset, table.preset, seed=table.seed, results_root=self.root,
-                                 device=resolve_device(self.options["device"]), classes=table.items.classes)
+            for save in (save_vanilla_cosines, save_vanilla_representation):
+                save(table.items.dataset, table.preset, seed=table.seed, results_root=self.root,
+                     device=resolve_device(self.options["device"]), classes=table.items.classes)
 
     def close(self) -> Outcome:
         """What the call leaves: families cut at the budget on a forgetful machine are dropped whole."""

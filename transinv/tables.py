@@ -88,10 +88,12 @@ def pooled_grids(runs: Sequence[Run], table: pd.DataFrame, keys: tuple[str, str]
 
 
 def rounded(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """Numbers rounded for display, without "-0.00" (a value just below zero rounds to 0)."""
+    """Numbers rounded for display, without "-0.00" (a value just below zero rounds to 0), and "—" where there is
+    no value (a pair not run, or whose networks did not learn), never "NaN"."""
     shown = table.copy()
     for column in table.select_dtypes("number").columns:  # names may be tuples (pivot tables)
-        shown[column] = table[column].round(digits) + 0.0
+        values = table[column].round(digits) + 0.0
+        shown[column] = values.astype(object).where(values.notna(), "—") if values.isna().any() else values
     return shown
 
 

@@ -9,21 +9,34 @@ is "not testable at this preset", never "not reproduced".
 Accuracies away from the trained location are normalized (chance 0, perfect 100), so that
 datasets with 2 and 47 classes compare. "Invariant" means a normalized accuracy away from the
 trained location of at least ``INVARIANT`` (50); "not invariant" means below ``NEAR_CHANCE`` (20).
+
+Claims 3 and 4 test the pattern the paper describes, not one pair: claim 3 on the pairs off the diagonal (the
+diagonal's fine-tuning items were seen translated during pretraining), with the paper's order of complexity
+(:data:`transinv.datasets.BY_COMPLEXITY`); claim 4 on the linear read-out (:mod:`transinv.representation`), the
+measure on which untrained networks are not already invariant (the authors' cosine scores them as high as
+pretrained ones: see the cosine page).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from .analysis import mean_cosine_away
+from .analysis import mean_cosine_away, mean_readout_away
+from .datasets import BY_COMPLEXITY
 
-__all__ = ["LEARNED", "INVARIANT", "NEAR_CHANCE", "FORGETTING", "NOT_TESTABLE", "NOT_RUN", "PAPER_CLAIMS", "BEYOND",
+__all__ = ["LEARNED", "INVARIANT", "NEAR_CHANCE", "MOST", "ASYMMETRY", "ACQUIRED", "FORGETTING", "READOUT_LAYER",
+           "NOT_TESTABLE", "NOT_RUN", "PAPER_CLAIMS", "BEYOND",
            "learned", "learning_note", "learned_cosines", "mark_unlearned_pretraining", "beyond_the_paper",
            "claims_table"]
 
 LEARNED = 0.75      # accuracy on its own training task from which a network counts as evidence
 INVARIANT = 50      # normalized accuracy away from the trained location: invariant from here on
 NEAR_CHANCE = 20    # ... and not invariant below this
-FORGETTING = 0.1    # fine-tuning lowered the mean cosine similarity away from the trained location this much
+MOST = 0.5          # "most": a share above this
+ASYMMETRY = 20      # claim 3: complex -> simple pairs above simple -> complex ones by this much (normalized points)
+ACQUIRED = 20       # claim 4: a pretrained network's read-out away above the untrained one's by this much
+FORGETTING = 10     # claim 4: fine-tuning on more complex datasets lowers the read-out away this much more than on
+                    # simpler ones (normalized points)
+READOUT_LAYER = "fc7 relu"  # the authors' layer (transinv.models.authors_penultimate)
 NOT_TESTABLE = "not testable at this preset"
 NOT_RUN = "not run yet"  # no network of the claim has finished training (a repetition under way)
 
@@ -93,21 +106,84 @@ def _claim2(exp1: pd.DataFrame) -> tuple[str, str]:
     invariant = pretrained >= INVARIANT
     text = ", ".join(f"{d} {_whole(v)} (vanilla {_whole(vanilla[d])})" for d, v in pretrained.items())
     k = int(learned(imagenet).sum()) + int(learned(comparison).sum())
-    return (f"ImageNet-pretrained, normalized accuracy away: {text}{_count(k, len(exp1), 'networks')}"), \
+    return (f"{_imagenet_network(imagenet)}, normalized accuracy away: {text}{_count(k, len(exp1), 'networks')}"), \
         _verdict(invariant.all(), invariant.any() or (pretrained - vanilla).mean() > NEAR_CHANCE)
 
 
+MODEL_NAMES = {"vgg16": "VGG16", "vgg16_small": "VGG16 (width / 8)", "efficientnet_lite0": "EfficientNet-Lite0"}
+
+
+def _imagenet_network(imagenet: pd.DataFrame) -> str:
+    """Which ImageNet network claim 2 was tested on, in words: the paper's VGG16, or the one used in its place."""
+    models = list(dict.fromkeys(imagenet["model"]))
+    names = " and ".join(MODEL_NAMES.get(m, m) for m in models)
+    if models == ["vgg16"]:
+        return "ImageNet VGG16 (the paper's network)"
+    return f"ImageNet {names} (in place of the paper's VGG16, whose ImageNet weights are not available offline)"
+
+
+def _complexity(dataset: str) -> int:
+    """Rank in the paper's order of complexity: 0 for the most complex (EMNIST)."""
+    return BY_COMPLEXITY.index(dataset)
+
+
+def _direction(pairs: pd.DataFrame) -> pd.Series:
+    """Per pair (``pretrain``, ``dataset`` or ``finetune`` columns): "complex -> simple" where the pretraining is the
+    more complex, "simple -> complex" where it is the simpler, "" on the diagonal or for datasets out of the order."""
+    finetune = pairs["finetune"] if "finetune" in pairs else pairs["dataset"]
+
+    def direction(pretrain: str, target: str) -> str:
+        if pretrain == target or pretrain not in BY_COMPLEXITY or target not in BY_COMPLEXITY:
+            return ""
+        return "complex -> simple" if _complexity(pretrain) < _complexity(target) else "simple -> complex"
+
+    return pd.Series([direction(p, t) for p, t in zip(pairs["pretrain"], finetune)], index=pairs.index)
+
+
+def _parts_verdict(parts: list[bool | None]) -> str:
+    """A claim of several parts (None: not testable): reproduced when every part holds, partly when some does."""
+    holding = [p for p in parts if p]
+    return "reproduced" if len(holding) == len(parts) else "partly" if holding else "not reproduced"
+
+
+def _holds(value: bool | None) -> str:
+    return "not testable" if value is None else "holds" if value else "does not hold"
+
+
 def _claim3(exp2: pd.DataFrame) -> tuple[str, str]:
+    """Three parts, on the off-diagonal pairs that learned: (a) most of them invariant (share above ``MOST``);
+    (b) complex -> simple above simple -> complex by at least ``ASYMMETRY``; (c) the Leek2 pretraining transfers
+    to nothing (mean below ``NEAR_CHANCE``) while the others do (their mean at least ``ASYMMETRY`` higher). The
+    diagonal is reported apart."""
     transfer = exp2[exp2["pretrain"] != "vanilla"]
     evidence = transfer[learned(transfer)]
     if evidence.empty:
         return _untestable(0, len(transfer), "pretrained and fine-tuned network pairs")
-    pairs = evidence.groupby(["pretrain", "dataset"])["away_normalized"].mean()
-    share = (pairs >= INVARIANT).mean()
-    return (f"{(pairs >= INVARIANT).sum()} of {len(pairs)} pretraining / fine-tuning pairs invariant "
-            f"(normalized accuracy away ≥ {INVARIANT}); median {_whole(pairs.median())}, range {_whole(pairs.min())}"
-            f" to {_whole(pairs.max())}{_count(len(evidence), len(transfer), 'pairs of networks')}"), \
-        _verdict(share >= 0.75, share >= 0.25)
+    pairs = evidence.groupby(["pretrain", "dataset"], sort=False)["away_normalized"].mean().reset_index()
+    diagonal, off = pairs[pairs["pretrain"] == pairs["dataset"]], pairs[pairs["pretrain"] != pairs["dataset"]]
+    if off.empty:
+        return _untestable(0, len(transfer), "off-diagonal pairs of networks")
+    invariant = off["away_normalized"] >= INVARIANT
+    most = bool(invariant.mean() > MOST)
+    by_direction = off.groupby(_direction(off))["away_normalized"].mean()
+    down, up = by_direction.get("complex -> simple"), by_direction.get("simple -> complex")
+    asymmetric = None if down is None or up is None else bool(down - up >= ASYMMETRY)
+    leek2 = off.loc[off["pretrain"] == "leek2", "away_normalized"]
+    others = off.loc[off["pretrain"] != "leek2", "away_normalized"]
+    leek2_row = (None if leek2.empty or others.empty
+                 else bool(leek2.mean() < NEAR_CHANCE and others.mean() - leek2.mean() >= ASYMMETRY))
+    diagonal_invariant = int((diagonal["away_normalized"] >= INVARIANT).sum())
+    on_diagonal = (f"; apart, the diagonal (items already seen translated): {diagonal_invariant} of {len(diagonal)} "
+                   f"invariant" if len(diagonal) else "")
+    text = (f"(a) {int(invariant.sum())} of {len(off)} off-diagonal pairs invariant (normalized accuracy away "
+            f"≥ {INVARIANT}; most: over {MOST:.0%}): {_holds(most)}; "
+            f"(b) complex → simple {_whole(down) if down is not None else 'n/a'} vs simple → complex "
+            f"{_whole(up) if up is not None else 'n/a'} (mean away; ≥ {ASYMMETRY} points apart): {_holds(asymmetric)}; "
+            f"(c) Leek2 pretraining, mean away {_whole(leek2.mean()) if len(leek2) else 'n/a'}, the other pretrainings "
+            f"{_whole(others.mean()) if len(others) else 'n/a'} (below {NEAR_CHANCE} and ≥ {ASYMMETRY} points under "
+            f"them: transfers to nothing): {_holds(leek2_row)}{on_diagonal}"
+            f"{_count(len(evidence), len(transfer), 'pairs of networks')}")
+    return text, _parts_verdict([most, asymmetric, leek2_row])
 
 
 def _cosine_evidence(cosines: pd.DataFrame) -> pd.Series:
@@ -126,22 +202,75 @@ def _cosine_networks(cosines: pd.DataFrame) -> pd.DataFrame:
     return trained.assign(finetune=finetune).drop_duplicates(["condition", "pretrain", "finetune", "seed"])
 
 
-def _claim4(cosines: pd.DataFrame) -> tuple[str, str]:
-    networks = _cosine_networks(cosines)
+def _cosine_separation(cosines: pd.DataFrame) -> str:
+    """The authors' cosine away from the trained location, untrained vs pretrained, in words."""
     kept = cosines[_cosine_evidence(cosines)]
-    k = int(_cosine_evidence(networks).sum())
-    by_pair = mean_cosine_away(kept).set_index(["pretrain", "finetune", "condition"])["cosine"].unstack("condition")
-    if "pretrained" not in by_pair or by_pair["pretrained"].isna().all():
-        return _untestable(k, len(networks), "pretrained and fine-tuned networks")
-    by_pair = by_pair.dropna(subset=["pretrained"])
-    per_pretrain = by_pair.groupby("pretrain")[["vanilla", "pretrained"]].mean()
-    acquired = per_pretrain["pretrained"] > per_pretrain["vanilla"]
-    drops = (by_pair["pretrained"] - by_pair.get("fine-tuned")).dropna() >= FORGETTING
-    return (f"mean cosine away from the trained location, pretrained vs vanilla: "
-            f"{', '.join(f'{p} {r.pretrained:.2f} vs {r.vanilla:.2f}' for p, r in per_pretrain.iterrows())}; "
-            f"fine-tuning lowered it by ≥ {FORGETTING} in {drops.sum()} of {len(drops)} pairs"
-            f"{_count(k, len(networks), 'pretrained and fine-tuned networks')}"), \
-        _verdict(acquired.all() and drops.any(), acquired.any() or drops.any())
+    if kept.empty:
+        return ""
+    by_pair = mean_cosine_away(kept).groupby("condition")["cosine"].mean()
+    if "vanilla" not in by_pair or "pretrained" not in by_pair:
+        return ""
+    return (f"; the authors' cosine, mean away: untrained {by_pair['vanilla']:.2f}, pretrained "
+            f"{by_pair['pretrained']:.2f}")
+
+
+def _readout_networks(readout: pd.DataFrame) -> pd.DataFrame:
+    """One row per network and items of a read-out conditions table
+    (:func:`transinv.analysis.representation_conditions`) at :data:`READOUT_LAYER`: normalized read-out accuracy away, and whether it is evidence."""
+    if readout is None or readout.empty:
+        return pd.DataFrame(columns=["pretrain", "finetune", "condition", "seed", "away", "evidence"])
+    layer = readout[readout["layer"] == READOUT_LAYER]
+    flags = layer.drop_duplicates(["pretrain", "finetune", "condition", "seed"]).assign(
+        evidence=lambda t: _cosine_evidence(t))[["pretrain", "finetune", "condition", "seed", "evidence"]]
+    means = mean_readout_away(layer).drop(columns="layer")
+    return means.merge(flags, on=["pretrain", "finetune", "condition", "seed"])
+
+
+def _claim4(cosines: pd.DataFrame, readout: pd.DataFrame | None) -> tuple[str, str]:
+    """Two parts, on the read-out at the authors' layer (normalized accuracy away from the trained location):
+    (a) acquired: for most pretrainings (share above ``MOST``), the pretrained network above the untrained one on
+    the same items by at least ``ACQUIRED``, on new items (the diagonal's were seen translated in pretraining); (b) forgetting: fine-tuning on a more complex dataset than the
+    pretraining lowers it by at least ``FORGETTING`` more, on average, than fine-tuning on a simpler one.
+    Not testable where no network has a read-out, or where untrained networks are already invariant on it."""
+    separation = _cosine_separation(cosines)
+    networks = _readout_networks(readout)
+    if networks.empty:
+        return (f"no read-out computed for these networks yet (it is made while a model is in memory, for the runs "
+                f"trained from now on){separation}"), f"{NOT_TESTABLE} (no read-out yet)"
+    evidence = networks[networks["evidence"].astype(bool)]
+    keys = ["finetune", "seed"]
+    vanilla = evidence[evidence["condition"] == "vanilla"].groupby(keys)["away"].mean()  # listed once per pair
+    pretrained = evidence[evidence["condition"] == "pretrained"]
+    trained = networks[networks["condition"] != "vanilla"]  # a pretrained network is listed once per items
+    trained = trained.assign(finetune=trained["finetune"].where(trained["condition"] == "fine-tuned", ""))
+    trained = trained.drop_duplicates(["condition", "pretrain", "finetune", "seed"])
+    n, k = len(trained), int(trained["evidence"].sum())
+    if pretrained.empty or vanilla.empty:
+        text, verdict = _untestable(k, n, "pretrained and fine-tuned networks with a read-out")
+        return text + separation, verdict
+    untrained_level = vanilla.mean()
+    if untrained_level >= INVARIANT:
+        return (f"the read-out scores untrained networks as invariant ({_whole(untrained_level)} away): it cannot "
+                f"separate them from pretrained ones{separation}"), NOT_TESTABLE
+    new_items = pretrained[pretrained["pretrain"] != pretrained["finetune"]]  # not the items it saw translated
+    gain = new_items.set_index(keys + ["pretrain"])["away"] - vanilla.reindex(
+        new_items.set_index(keys).index).to_numpy()
+    per_pretrain = gain.groupby(level="pretrain", sort=False).mean()
+    acquired = bool((per_pretrain >= ACQUIRED).mean() > MOST)
+    finetuned = evidence[evidence["condition"] == "fine-tuned"].set_index(["pretrain"] + keys)["away"]
+    before = pretrained.set_index(["pretrain"] + keys)["away"]
+    drops = (before.reindex(finetuned.index) - finetuned).dropna().reset_index(name="drop")
+    by_direction = drops.groupby(_direction(drops))["drop"].mean()
+    harder, easier = by_direction.get("simple -> complex"), by_direction.get("complex -> simple")
+    forgetting = None if harder is None or easier is None else bool(harder - easier >= FORGETTING)
+    text = (f"linear read-out at {READOUT_LAYER}, normalized accuracy away from the trained location; untrained "
+            f"{_whole(untrained_level)}; (a) pretrained minus untrained on new items, per pretraining: "
+            f"{', '.join(f'{p} {_whole(v)}' for p, v in per_pretrain.items())} (≥ {ACQUIRED} for most): "
+            f"{_holds(acquired)}; (b) drop in fine-tuning on a more complex dataset "
+            f"{_whole(harder) if harder is not None else 'n/a'} vs on a simpler one "
+            f"{_whole(easier) if easier is not None else 'n/a'} (≥ {FORGETTING} points more): {_holds(forgetting)}"
+            f"{separation}{_count(k, n, 'pretrained and fine-tuned networks with a read-out')}")
+    return text, _parts_verdict([acquired, forgetting])
 
 
 def _claim5(exp3: pd.DataFrame, exp3_pretraining: pd.DataFrame) -> tuple[str, str]:
@@ -209,12 +338,15 @@ def beyond_the_paper(table: pd.DataFrame) -> tuple[str, str]:
 
 
 def claims_table(exp1: pd.DataFrame, exp2: pd.DataFrame, cosines: pd.DataFrame, exp3: pd.DataFrame,
-                 exp3_pretraining: pd.DataFrame, forgetting: pd.DataFrame | None = None) -> pd.DataFrame:
+                 exp3_pretraining: pd.DataFrame, forgetting: pd.DataFrame | None = None,
+                 readout: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim of the introduction. Inputs are :func:`transinv.tables.summarize` tables
-    (``exp3_pretraining``: experiment 3's pretrained runs) and :func:`transinv.analysis.cosine_conditions`'s table;
-    with ``forgetting`` (:func:`transinv.forgetting.forgetting_table`), a last row "beyond the paper"."""
+    (``exp3_pretraining``: experiment 3's pretrained runs), :func:`transinv.analysis.cosine_conditions`'s table and
+    the read-out table of :func:`transinv.analysis.representation_conditions`; with ``forgetting``
+    (:func:`transinv.forgetting.forgetting_table`), a last row "beyond the paper"."""
     vanilla = pd.concat([exp1[exp1["pretrain"] == "vanilla"], exp2[exp2["pretrain"] == "vanilla"]])
-    measured = [_claim1(vanilla), _claim2(exp1), _claim3(exp2), _claim4(cosines), _claim5(exp3, exp3_pretraining)]
+    measured = [_claim1(vanilla), _claim2(exp1), _claim3(exp2), _claim4(cosines, readout),
+                _claim5(exp3, exp3_pretraining)]
     rows = [{"claim": k, "the paper reports": PAPER_CLAIMS[k], "we measured": text, "verdict": verdict}
             for k, (text, verdict) in enumerate(measured, 1)]
     if forgetting is not None:

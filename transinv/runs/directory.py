@@ -23,8 +23,8 @@ import torch
 from ..models import Classifier, create_model
 from ..presets import Preset
 
-__all__ = ["Run", "finished_runs", "load_checkpoint", "read_checkpoint", "save_checkpoint", "atomic_write",
-           "write_json"]
+__all__ = ["Run", "finished_runs", "load_checkpoint", "read_checkpoint", "save_checkpoint", "checkpoint_of",
+           "atomic_write", "write_json"]
 
 
 def atomic_write(path: Path, write) -> None:
@@ -113,7 +113,7 @@ class Run:
         if not self.has_model:
             raise FileNotFoundError(f"run {self.id} has no checkpoint here (results shared without their models): "
                                     f"call run(config, results_root, need_model=True) to train it again")
-        return load_checkpoint(self.path / "ckpt.pt", device=device).eval()
+        return _model_from(checkpoint_of(self, map_location=device), device).eval()
 
     def analysis(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """A table computed from the trained run, kept in its directory as ``<name>.csv`` (so that shared
@@ -146,15 +146,36 @@ def read_checkpoint(path: Path, map_location="cpu") -> dict:
                          f"then trains from the start (its tables, if finished, are kept)") from error
 
 
+def checkpoint_of(this: Run, map_location="cpu") -> dict:
+    """The run's ``ckpt.pt``, refused when it belongs to another run (a file copied from another run's directory
+    would otherwise be loaded, or resumed, as this run's)."""
+    path = this.path / "ckpt.pt"
+    checkpoint = read_checkpoint(path, map_location)
+    if _normalised(checkpoint.get("config")) != _normalised(this.config):
+        owner = f"run {checkpoint['run']}" if checkpoint.get("run") else "another run (its configuration differs)"
+        raise ValueError(f"the checkpoint {path} belongs to {owner}, not to run {this.id}: copied from another run's "
+                         f"directory? Delete it: run {this.id} then trains from the start (its tables, if finished, "
+                         f"are kept)")
+    return checkpoint
+
+
+def _normalised(config: dict | None) -> dict | None:
+    return None if config is None else json.loads(json.dumps(config, sort_keys=True))
+
+
 def save_checkpoint(this: Run, model: Classifier, **extra) -> None:
-    """The run's ``ckpt.pt``: its model and configuration, and ``extra`` (training state, or why it stopped)."""
-    content = {"model": model.state_dict(), "config": this.config, "frozen_batchnorm": model.frozen_batchnorm, **extra}
+    """The run's ``ckpt.pt``: its model, id and configuration, and ``extra`` (training state, or why it stopped)."""
+    content = {"model": model.state_dict(), "run": this.id, "config": this.config,
+               "frozen_batchnorm": model.frozen_batchnorm, **extra}
     atomic_write(this.path / "ckpt.pt", lambda name: torch.save(content, name))
 
 
 def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> Classifier:
-    """The model saved in a run's checkpoint file."""
-    checkpoint = read_checkpoint(path, map_location=device)
+    """The model saved in a checkpoint file (:meth:`Run.load_model` also checks that it is the run's)."""
+    return _model_from(read_checkpoint(path, map_location=device), device)
+
+
+def _model_from(checkpoint: dict, device: str | torch.device) -> Classifier:
     config = checkpoint["config"]
     model = create_model(config["model"], num_classes=config["num_classes"], canvas_size=config["canvas_size"])
     model.load_state_dict(checkpoint["model"])

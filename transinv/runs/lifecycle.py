@@ -22,7 +22,7 @@ from ..models import Classifier, create_model, freeze_features, replace_head
 from ..stimuli import ItemBank, canvas_stats
 from ..stopping import StoppingRule
 from ..train import Speed, make_optimizer, recalibrate_batchnorm, resolve_device, train
-from .directory import Run, atomic_write, read_checkpoint, save_checkpoint, write_json
+from .directory import Run, atomic_write, checkpoint_of, save_checkpoint, write_json
 from .identity import RunConfig, resolve, run_id
 from .old_tasks import OLD_TASK_METHODS
 
@@ -92,7 +92,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
         model = _initial_model(this, bank, device)
         setup_seconds = time.perf_counter() - started  # data, model, input statistics: before training starts
         ckpt_path = this.path / "ckpt.pt"
-        state = read_checkpoint(ckpt_path) if ckpt_path.is_file() else {}
+        state = checkpoint_of(this) if ckpt_path.is_file() else {}
         if state:  # an interrupted run: pick up where it stopped
             model.load_state_dict(state["model"])
             if "rule" in state:  # said, so that the log of a preempted job shows where it went on
