@@ -34,7 +34,7 @@
 
 # %% tags=["parameters"]
 preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
-pretrain = "all"              # pretraining datasets: mnist, fmnist, kmnist, emnist, leek10, leek2, or "all"
+pretrain = "all"              # pretraining datasets: emnist, fmnist, kmnist, mnist, leek10, leek2, or "all"
 finetune = "all"              # fine-tuning (1-location) datasets, the same choices
 repetitions = 1               # runs per condition, with seeds seed, seed + 1, ...
 seed = 0

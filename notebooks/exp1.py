@@ -30,7 +30,7 @@
 
 # %% tags=["parameters"]
 preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
-dataset = "all"               # mnist, fmnist, kmnist, emnist, leek10, leek2, or "all"
+dataset = "all"               # emnist, fmnist, kmnist, mnist, leek10, leek2, or "all"
 repetitions = 1               # runs per condition, with seeds seed, seed + 1, ...
 seed = 0
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>

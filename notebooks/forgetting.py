@@ -59,7 +59,7 @@
 preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
 seeds = 3                     # repetitions of this experiment (seeds seed, seed + 1, ...); at least 3
 pretrain = "all"              # experiment 2's runs from which the pairs are chosen: its pretraining datasets,
-finetune = "all"              # ... and its fine-tuning datasets (mnist, fmnist, kmnist, emnist, leek10, leek2)
+finetune = "all"              # ... and its fine-tuning datasets (emnist, fmnist, kmnist, mnist, leek10, leek2)
 repetitions = 1               # ... and its repetitions
 seed = 0
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"

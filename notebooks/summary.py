@@ -74,7 +74,9 @@ from transinv.repetition import repetitions_note
 
 Markdown(repetitions_note(preset, results_root, repetitions, seed))
 
-# %%
+# %% tags=["hide-cell"]
+import contextlib
+import io
 import json
 
 import pandas as pd
@@ -88,27 +90,32 @@ from transinv.verdicts import claims_table
 
 root = ex.results_dir(results_root, preset)
 datasets = ex.choose_datasets(dataset)
-exp1 = ex.exp1(datasets, preset, repetitions, seed, root, device=device, train=train, executor=executor)
-exp2 = ex.exp2(datasets, datasets, preset, repetitions, seed, root, device=device, train=train, executor=executor)
-exp3 = ex.exp3(preset, repetitions, seed, root, device=device, train=train, executor=executor)
+with contextlib.redirect_stdout(io.StringIO()) as bookkeeping:  # which runs were found: shown below the verdicts
+    exp1 = ex.exp1(datasets, preset, repetitions, seed, root, device=device, train=train, executor=executor)
+    exp2 = ex.exp2(datasets, datasets, preset, repetitions, seed, root, device=device, train=train,
+                   executor=executor)
+    exp3 = ex.exp3(preset, repetitions, seed, root, device=device, train=train, executor=executor)
+    beyond = fg.forgetting(fg.forgetting_pairs(exp2) + [fg.CONTROL], preset, forgetting_seeds, seed, root,
+                           device=device, train=train, executor=executor)
 cosines = analysis.cosine_conditions(exp2.pretrained, exp2.finetuned, preset)
 readout = analysis.representation_conditions(exp2.pretrained, exp2.finetuned)["readout"]
-beyond = fg.forgetting(fg.forgetting_pairs(exp2) + [fg.CONTROL], preset, forgetting_seeds, seed, root,
-                       device=device, train=train, executor=executor)
+claims = claims_table(tables.summarize(exp1), tables.summarize(exp2.finetuned + exp2.vanilla), cosines,
+                      tables.summarize(exp3.finetuned + exp3.vanilla), tables.summarize(exp3.pretrained),
+                      fg.forgetting_table(beyond), readout=readout)
 
 # %% [markdown]
 # ## Verdicts
 
-# %%
-claims = claims_table(tables.summarize(exp1), tables.summarize(exp2.finetuned + exp2.vanilla), cosines,
-                      tables.summarize(exp3.finetuned + exp3.vanilla), tables.summarize(exp3.pretrained),
-                      fg.forgetting_table(beyond), readout=readout)
+# %% tags=["remove-input"]
 claims.style.set_properties(**{"text-align": "left", "white-space": "normal"})
 
 # %% [markdown]
 # ## How much was run
 #
 # Runs behind this page, and their compute time (training and evaluation):
+
+# %% tags=["hide-output"]
+print(bookkeeping.getvalue() or "Every run was found finished.")
 
 # %%
 runs_of_all = (*exp2, *exp3, beyond.pretrained, beyond.finetuned)

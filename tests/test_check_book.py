@@ -28,3 +28,8 @@ def test_rendered_markdown_and_code_pass():
 
 def test_tracebacks_in_outputs_are_counted():
     assert check_book.scan_html(output("<pre>Traceback (most recent call last):\n  ...</pre>")).tracebacks == 1
+
+
+def test_nan_in_an_output_is_caught():
+    assert check_book.scan_html(output("<table><tr><td>NaN</td><td>0.5</td></tr></table>")).nans == ["NaN"]
+    assert not check_book.scan_html(output("<table><tr><td>—</td><td>NaNo</td></tr></table>")).nans

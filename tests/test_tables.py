@@ -44,3 +44,12 @@ def test_rounded_takes_pivot_tables():
     table = pd.DataFrame({"d": ["a", "b"], "c": ["x", "y"], "v": [-0.001, 0.5]})
     shown = tables.rounded(table.pivot_table(index="d", columns="c", values=["v"]))
     assert math.copysign(1, shown.loc["a", ("v", "x")]) == 1
+
+
+def test_datasets_come_in_the_papers_order_everywhere():
+    table = pd.DataFrame({"pretrain": ["mnist", "leek2", "vanilla", "emnist (not learned)", "fmnist"],
+                          "dataset": ["kmnist", "emnist", "mnist", "leek10", "fmnist"], "v": [1.0, 2, 3, 4, 5]})
+    shown = tables.rounded(table.pivot_table(index="pretrain", columns="dataset", values="v"))
+    assert list(shown.index) == ["emnist (not learned)", "fmnist", "mnist", "leek2", "vanilla"]
+    assert list(shown.columns) == ["emnist", "fmnist", "kmnist", "mnist", "leek10"]
+    assert list(tables.mean_std(table, "pretrain", ["v"]).index) == list(shown.index)

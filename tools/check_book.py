@@ -6,6 +6,7 @@ loads the page in headless Chromium, lets its JavaScript run, dumps the rendered
 
 * the figures are there: a page whose HTML has images in its cell outputs (or figures) still
   has at least as many after JavaScript ran, and the local image files exist;
+* no cell output shows ``NaN`` (a missing value reads "not run" or "—");
 * the ipywidgets are rendered: a page with widget views (``<script type=
   "application/vnd.jupyter.widget-view+json">``) has the widget state on the page, loads
   require.js and embed-amd.js from local files (not from a CDN), and after JavaScript ran every
@@ -40,6 +41,7 @@ from urllib.parse import unquote, urlsplit
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # Markdown that reached the page as text: a table row or rule ("| a | b |", "|---|"), or **emphasis**.
 RAW_MARKDOWN = re.compile(r"\|\s*:?-{3,}:?\s*\||^\s*\|.*\|.*\|\s*$|\*\*\w[^*]*\*\*", re.M)
+NAN = re.compile(r"\bNaN\b")
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # The two scripts myst-nb loads for widgets (nb_ipywidgets_js in _config.yml).
 WIDGET_SCRIPTS = ("require", "embed-amd")
@@ -68,6 +70,7 @@ class PageScan:
     error_widgets: int = 0  # widgets whose model/view failed to load (ipywidgets' ErrorWidgetView)
     raw_markdown: list[str] = field(default_factory=list)  # Markdown syntax shown as text in cell outputs
     tracebacks: int = 0  # error tracebacks in cell outputs
+    nans: list[str] = field(default_factory=list)  # "NaN" shown in a cell output (a table cell with no value)
 
 
 class _Scanner(HTMLParser):
@@ -125,6 +128,8 @@ class _Scanner(HTMLParser):
             return
         if "Traceback (most recent call last)" in data:
             self.scan.tracebacks += 1
+        if NAN.search(data):  # "not run" or "—" says it to a reader; NaN does not
+            self.scan.nans.append(" ".join(data.split())[:80])
         if self._inside(tag="pre") or self._inside(tag="code"):
             return
         if RAW_MARKDOWN.search(data):  # a Markdown table or emphasis that did not render
@@ -255,6 +260,8 @@ def check_page(chromium: str, page: Path, profile: str, args) -> tuple[dict, lis
     if after.raw_markdown:
         failures.append(f"{len(after.raw_markdown)} output(s) show Markdown as text instead of rendering it, "
                         f"e.g. {after.raw_markdown[0]!r}")
+    if after.nans:
+        failures.append(f"{len(after.nans)} output(s) show NaN where a value is missing, e.g. {after.nans[0]!r}")
     if after.tracebacks:
         failures.append(f"{after.tracebacks} output(s) show an error traceback")
     if len(after.images) < len(before.images):

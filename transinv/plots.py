@@ -10,6 +10,7 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 
 from .presets import Preset
+from .tables import in_paper_order
 
 __all__ = ["image_grid", "canvas_geometry", "accuracy_heatmap", "heatmap_grid", "bars", "transfer_matrix",
            "cosine_by_displacement", "cosine_panels"]
@@ -133,7 +134,8 @@ def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None, vma
     """Pretraining (rows) x fine-tuning (``columns``) matrix of a value, annotated (the paper's figure 2B)."""
     if table.empty:
         return _no_runs()
-    matrix = table.pivot_table(index="pretrain", columns=columns, values=value, aggfunc="mean", sort=False)
+    matrix = in_paper_order(table.pivot_table(index="pretrain", columns=columns, values=value, aggfunc="mean",
+                                              sort=False))
     fig = ax.figure if ax is not None else plt.figure(figsize=(1 + 0.9 * matrix.shape[1], 1 + 0.8 * matrix.shape[0]))
     ax = ax or fig.add_subplot()
     image = ax.imshow(matrix.to_numpy(), vmin=0, vmax=vmax, cmap="viridis")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Iterable, NamedTuple, Sequence
 
+from .datasets import BY_COMPLEXITY
 from .graph import PARENT, Graph, Items, VanillaTable
 from .presets import get_preset
 from .runs import RunConfig
@@ -25,7 +26,7 @@ from .runs import RunConfig
 __all__ = ["PAPER_DATASETS", "CONDITIONS", "Pair", "CONTROL", "experiment1", "experiment2", "experiment3",
            "cosine_analysis", "beyond_the_paper", "repetition"]
 
-PAPER_DATASETS = ("mnist", "fmnist", "kmnist", "emnist", "leek10", "leek2")  # the six datasets of experiments 1-2
+PAPER_DATASETS = BY_COMPLEXITY  # the six datasets of experiments 1-2, in the paper's order (most complex first)
 
 CONDITIONS = {  # beyond the paper: name -> the RunConfig settings of the fine-tuning (transinv.retention)
     "plain": {},                                    # the paper's

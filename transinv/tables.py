@@ -5,11 +5,12 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
+from .datasets import BY_COMPLEXITY
 from .evaluate import accuracy_at_and_away, accuracy_in_own_areas, normalized_accuracy
 from .runs import Run
 
 __all__ = ["SUMMARY_COLUMNS", "own_accuracy", "summarize", "compute_by_kind", "pooled_grids", "rounded", "mean_std",
-           "runs_table"]
+           "runs_table", "in_paper_order"]
 
 SUMMARY_COLUMNS = ["run", "dataset", "placement", "pretrain", "pretrain_placement", "model", "seed", "n_classes",
                    "own_accuracy", "pretrain_own_accuracy", "accuracy", "at_trained", "away", "normalized",
@@ -87,10 +88,29 @@ def pooled_grids(runs: Sequence[Run], table: pd.DataFrame, keys: tuple[str, str]
     return {key: pd.concat(parts) for key, parts in grids.items()}
 
 
+def _rank(label) -> int:
+    """A dataset's place in the paper's order of complexity ("fmnist (not learned)" is fmnist); other labels
+    (vanilla, imagenet, conditions) after the datasets, as they came."""
+    name = str(label).split(" ")[0]
+    return BY_COMPLEXITY.index(name) if name in BY_COMPLEXITY else len(BY_COMPLEXITY)
+
+
+def in_paper_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows and columns whose labels are datasets in the paper's order (EMNIST, FashionMNIST, KMNIST, MNIST,
+    Leek10, Leek2), the others in the order they came; for a MultiIndex, by its first level."""
+    def order(index: pd.Index) -> list[int]:
+        first = index.get_level_values(0)
+        return sorted(range(len(index)), key=lambda k: _rank(first[k]))  # stable: the rest keep their order
+
+    return table.iloc[order(table.index), order(table.columns)]
+
+
 def rounded(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     """Numbers rounded for display, without "-0.00" (a value just below zero rounds to 0), and "—" where there is
-    no value (a pair not run, or whose networks did not learn), never "NaN"."""
-    shown = table.copy()
+    no value (a pair not run, or whose networks did not learn), never "NaN"; datasets in the paper's order
+    (:func:`in_paper_order`)."""
+    shown = in_paper_order(table).copy()
+    table = shown.copy()
     for column in table.select_dtypes("number").columns:  # names may be tuples (pivot tables)
         values = table[column].round(digits) + 0.0
         shown[column] = values.astype(object).where(values.notna(), "—") if values.isna().any() else values
@@ -104,10 +124,12 @@ def mean_std(table: pd.DataFrame, by: str, values: list[str], digits: int = 2) -
     means, stds, counts = grouped.mean() + 0.0, grouped.std(), grouped.size()
 
     def cell(mean: float, std: float, n: int) -> str:
+        if mean != mean:
+            return "—"  # no value: not measured for these runs
         return f"{mean:.{digits}f} (1 run)" if n == 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
-    return pd.DataFrame({v: [cell(m, s, n) for m, s, n in zip(means[v], stds[v], counts)] for v in values},
-                        index=means.index).assign(runs=counts.to_numpy())
+    return in_paper_order(pd.DataFrame({v: [cell(m, s, n) for m, s, n in zip(means[v], stds[v], counts)]
+                                        for v in values}, index=means.index).assign(runs=counts.to_numpy()))
 
 
 def runs_table(table: pd.DataFrame):
