@@ -1,7 +1,7 @@
 # Two commands: `make book` (run the experiments at the small preset, build the HTML book)
 # and `make test` (the test suite). Both set up the virtual environment first.
 .DELETE_ON_ERROR:  # a notebook interrupted half-way leaves no executed copy behind
-.PHONY: book test install benchmark clean repetition runs
+.PHONY: book test test-all install benchmark clean repetition runs
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -47,7 +47,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --editable '.[dev]'
 	touch $@
 
-test: install
+test: install  # the quick suite, for every change (the slow tests are left out)
+	$(BIN)/python -m pytest -m "not slow and not science"
+
+test-all: install  # everything: real worker pools, every notebook, the science test (CI runs this)
 	$(BIN)/python -m pytest
 
 book: $(PAGES) $(EXECUTED) book/executed/reproduce.ipynb install

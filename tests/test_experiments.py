@@ -19,7 +19,7 @@ def test_choose_datasets():
     assert ex.choose_datasets("all") == list(ex.PAPER_DATASETS)
     assert ex.choose_datasets("mnist, leek2") == ["mnist", "leek2"]
     assert ex.choose_datasets(["kmnist"]) == ["kmnist"]
-    with pytest.raises(ValueError, match="unknown dataset 'cifar': choose 'all' or among mnist"):
+    with pytest.raises(ValueError, match="unknown dataset 'cifar': choose 'all' or among emnist, fmnist"):
         ex.choose_datasets("mnist,cifar")
 
 

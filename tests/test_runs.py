@@ -20,7 +20,7 @@ def test_a_run_leaves_a_complete_directory(tiny_preset, tmp_path):
     assert done.result["iterations"] == len(done.log) <= StoppingRule.for_preset(tiny_preset, "translated").max_iters
     assert len(done.grid) == 19 * 19 * 3 and done.result["eval_items_per_location"] == 3
     assert set(torch.load(done.path / "ckpt.pt", weights_only=False)) == {
-        "model", "config", "frozen_batchnorm", "reason", "iterations", "train_seconds", "batchnorm_recalibrated"}
+        "model", "run", "config", "frozen_batchnorm", "reason", "iterations", "train_seconds", "batchnorm_recalibrated"}
 
 
 def test_a_finished_run_is_loaded_not_trained(tiny_preset, tmp_path, monkeypatch):

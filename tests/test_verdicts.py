@@ -257,6 +257,8 @@ def test_claim4_needs_a_measure_that_separates_untrained_networks():
     assert claim4(saturated).startswith(NOT_TESTABLE)                         # untrained at exactly 50 away
     assert verdict(4, readout=readouts(READOUT).iloc[:0]) == NOT_TESTABLE + " (no read-out yet)"
     assert verdict(4, readout=None) == NOT_TESTABLE + " (no read-out yet)"
+    untrained_only = readouts(READOUT).query("condition == 'vanilla'")  # trained before the read-out existed
+    assert verdict(4, readout=untrained_only) == NOT_TESTABLE + " (no read-out yet)"
 
 
 def test_claim4_counts_only_networks_that_learned():
