@@ -15,17 +15,19 @@ __all__ = ["test_items", "eval_batch_size", "grid_accuracy", "accuracy_at_and_aw
            "normalized_accuracy"]
 
 
-def test_items(items: ItemSet, per_class: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """``per_class`` test images of each class (fewer where a class has fewer), drawn with ``seed``."""
+def test_items(items: ItemSet, per_class: int, seed: int = 0, split: str = "test") -> tuple[Tensor, Tensor]:
+    """``per_class`` images of each class of the test split (or ``split="train"``; fewer where a class has fewer),
+    drawn with ``seed``."""
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1, but got {per_class}")
+    images, labels = getattr(items, f"{split}_images"), getattr(items, f"{split}_labels")
     generator = torch.Generator().manual_seed(seed)
     chosen = []
     for k in range(items.n_classes):
-        members = torch.nonzero(items.test_labels == k).flatten()
+        members = torch.nonzero(labels == k).flatten()
         chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
     index = torch.cat(chosen)
-    return items.test_images[index], items.test_labels[index]
+    return images[index], labels[index]
 
 
 def eval_batch_size(preset: Preset, device: torch.device) -> int:

@@ -104,17 +104,6 @@ def readout_counts(preset: Preset) -> tuple[int, int]:
     return min(READOUT_FIT_PER_CLASS, 4 * test), test
 
 
-def _fit_images(items: ItemSet, per_class: int, seed: int) -> tuple[Tensor, Tensor]:
-    """``per_class`` training images of each class (fewer where a class has fewer), drawn with ``seed``."""
-    generator = torch.Generator().manual_seed(seed)
-    chosen = []
-    for k in range(items.n_classes):
-        members = torch.nonzero(items.train_labels == k).flatten()
-        chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
-    index = torch.cat(chosen)
-    return items.train_images[index], items.train_labels[index]
-
-
 @torch.no_grad()
 def representation_tables(model: Classifier, items: ItemSet, preset: Preset, *, seed: int = 0,
                           device: str | torch.device = "cpu", fit_per_class: int | None = None,
@@ -132,7 +121,7 @@ def representation_tables(model: Classifier, items: ItemSet, preset: Preset, *, 
         centres = torch.tensor([[x, y0]], device=device).expand(len(images), 2)
         return layer_activations(model, place(images, centres, size), layers)
 
-    fit_images, fit_labels = _fit_images(items, fit_per_class, seed)
+    fit_images, fit_labels = test_items(items, fit_per_class, seed, split="train")
     images, labels = test_items(items, test_per_class, seed)
     fit_images = resize_items(fit_images, preset.item_size).to(device)
     images, labels = resize_items(images, preset.item_size).to(device), labels.to(device)
