@@ -23,12 +23,13 @@
 # location from scratch. In this book the widgets show their first state; moving them
 # needs a running kernel.
 #
-# Results shared without their models (as in a fresh clone) are trained again here,
-# with the same seed, the first time they are needed.
+# The default networks' models come with the results, each checked against its run's grid
+# table when it is loaded. Other networks shared without their models (as in a fresh clone)
+# are trained again here, with the same seed, the first time they are needed.
 
 # %% tags=["parameters"]
 preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
-pretrain = "fmnist"           # the pretraining (fully translated) dataset
+pretrain = "kmnist"           # the pretraining (fully translated) dataset
 finetune = "mnist"            # the dataset trained at one location, whose items you move
 seed = 0
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
@@ -49,8 +50,7 @@ from transinv import experiments as ex
 from transinv.explorer import heatmap_browser, prediction_explorer
 
 root = ex.results_dir(results_root, preset)
-runs = ex.exp2([pretrain], [finetune], preset, 1, seed, root, device=device, need_model=True, train=train,
-              executor=executor)
+models = ex.explorer_models(pretrain, finetune, preset, seed, root, device=device, train=train, executor=executor)
 
 # %% [markdown]
 # ## Move an item
@@ -58,12 +58,10 @@ runs = ex.exp2([pretrain], [finetune], preset, 1, seed, root, device=device, nee
 # The red cross marks the trained location; the green bar is the item's true class.
 
 # %%
-models = {**{f"pretrained on {pretrain}, fine-tuned": r.load_model() for r in runs.finetuned},
-          **{"vanilla": r.load_model() for r in runs.vanilla}}
 if models:
     display(prediction_explorer(models, ti.load_dataset(finetune), ex.geometry(preset)))
 else:
-    display(Markdown("The trained networks are not here (`train=False`, and no checkpoints were found)."))
+    display(Markdown("The trained networks are not here (`train=False`, and neither their checkpoints nor shipped models were found)."))
 
 # %% [markdown]
 # ## Browse every run's accuracy over the canvas

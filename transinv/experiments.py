@@ -12,13 +12,13 @@ from typing import NamedTuple, Sequence
 
 from . import protocol
 from .graph import Graph
-from .models import MODELS
+from .models import MODELS, Classifier
 from .presets import Preset, get_preset, with_canvas
 from .protocol import PAPER_DATASETS
-from .runs import Run
+from .runs import Run, viewable_model
 from .scheduler import train_graph
 
-__all__ = ["PAPER_DATASETS", "choose_datasets", "project_root", "results_dir", "geometry", "imagenet_model",
+__all__ = ["explorer_models", "PAPER_DATASETS", "choose_datasets", "project_root", "results_dir", "geometry", "imagenet_model",
            "record_imagenet_model", "Transfer", "exp1", "exp2", "exp3"]
 
 
@@ -130,6 +130,23 @@ def exp2(pretrain: Sequence[str], finetune: Sequence[str], preset: str, repetiti
     graph = protocol.experiment2(pretrain, finetune, preset, repetitions, seed)
     return _by_role(graph, "exp2", results_root, device=device, need_model=need_model, train=train,
                     executor=executor)
+
+
+def explorer_models(pretrain: str, finetune: str, preset: str, seed: int, results_root: str | Path, *,
+                    device: str = "auto", train: bool = True, executor: str = "local") -> dict[str, Classifier]:
+    """Experiment 2's fine-tuned and vanilla networks on ``finetune``, by name, to look at: each from its checkpoint
+    here, else from the model shipped with the results (checked against its grid table on load), else (if
+    ``train``) trained again with its seed, its pretraining first. Empty when they are not here and not ``train``."""
+    def shown(need_model: bool) -> dict[str, list[Run]]:
+        runs = exp2([pretrain], [finetune], preset, 1, seed, results_root, device=device, need_model=need_model,
+                    train=train, executor=executor)
+        return {f"pretrained on {pretrain}, fine-tuned": runs.finetuned, "vanilla": runs.vanilla}
+
+    runs = shown(need_model=False)
+    if train and not all(r.has_model or r.has_shipped_model for found in runs.values() for r in found):
+        runs = shown(need_model=True)
+    return {name: viewable_model(r) for name, found in runs.items() for r in found
+            if r.has_model or r.has_shipped_model}
 
 
 def exp3(preset: str, repetitions: int, seed: int, results_root: str | Path, *, device: str = "auto",

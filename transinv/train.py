@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import math
+import platform
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -39,6 +41,20 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r} was asked for, but torch sees no GPU here: use 'auto' or 'cpu'")
     return device
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's model: runs are bit-identical on one kind of CPU only (its vector units choose
+    how sums are rounded), so a run records where it was made."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ A run trains (from scratch, from ImageNet weights, or fine-tuning a finished run
 test grid. Three modules, one job each:
 
 - ``identity``: a configuration (:class:`RunConfig`), the full configuration it resolves to, and its run id;
-- ``directory``: the run's directory (:class:`Run`), its files and checkpoints;
+- ``directory``: the run's directory (:class:`Run`), its files, checkpoints and shipped model;
 - ``lifecycle``: finding a run, training or resuming it, evaluating it, restoring a model left out of shared
   results (:func:`run`, :func:`find_run`, :func:`find_finished`).
 
@@ -12,7 +12,7 @@ test grid. Three modules, one job each:
 """
 from .directory import Run, finished_runs, load_checkpoint
 from .identity import LATER_SETTINGS, RunConfig, describe_run_id
-from .lifecycle import find_finished, find_run, run
+from .lifecycle import find_finished, find_run, load_shipped_model, run, viewable_model
 
 __all__ = ["RunConfig", "Run", "run", "find_run", "find_finished", "finished_runs", "load_checkpoint",
-           "describe_run_id"]
+           "describe_run_id", "load_shipped_model", "viewable_model"]

@@ -1,9 +1,10 @@
 """A run's directory ``<results_root>/<run id>/``: what is read from it, and how its files are written.
 
 ``config.json`` (the full configuration), ``ckpt.pt`` (model with its config; during training also the
-optimizer and RNG states, to resume), ``log.csv.gz``, ``grid.csv.gz`` (one row per grid centre and class),
-analyses kept as ``<name>.csv`` and, last, ``done.json`` (why training stopped, iterations, timings). Every
-file is written whole or not at all (:func:`atomic_write`), so an interrupted run leaves no half-written one.
+optimizer and RNG states, to resume; never committed), ``log.csv.gz``, ``grid.csv.gz`` (one row per grid centre
+and class), ``model.pt`` for the few runs whose model is committed (:func:`ship_model`), analyses kept as
+``<name>.csv`` and, last, ``done.json`` (why training stopped, iterations, timings). Every file is written whole
+or not at all (:func:`atomic_write`), so an interrupted run leaves no half-written one.
 """
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ import torch
 from ..models import Classifier, create_model
 from ..presets import Preset
 
+SHIPPED = "model.pt"  # a finished run's model, committed with its tables (see ship_model)
+
 __all__ = ["Run", "finished_runs", "load_checkpoint", "read_checkpoint", "save_checkpoint", "checkpoint_of",
-           "atomic_write", "write_json"]
+           "atomic_write", "write_json", "ship_model", "shipped_model", "SHIPPED"]
 
 
 def atomic_write(path: Path, write) -> None:
@@ -104,6 +107,11 @@ class Run:
     def has_model(self) -> bool:
         return (self.path / "ckpt.pt").is_file()
 
+    @property
+    def has_shipped_model(self) -> bool:
+        """Whether the run's model came with the shared results (``model.pt``: to look at, never to train from)."""
+        return (self.path / SHIPPED).is_file()
+
     def ready(self, need_model: bool = False) -> bool:
         """Finished, and with its model if ``need_model`` (shared results come without checkpoints)."""
         return self.finished and (self.has_model or not need_model)
@@ -168,6 +176,26 @@ def save_checkpoint(this: Run, model: Classifier, **extra) -> None:
     content = {"model": model.state_dict(), "run": this.id, "config": this.config,
                "frozen_batchnorm": model.frozen_batchnorm, **extra}
     atomic_write(this.path / "ckpt.pt", lambda name: torch.save(content, name))
+
+
+def ship_model(this: Run) -> Path:
+    """Write the run's trained model, from its checkpoint, as ``model.pt`` beside its tables: its weights and
+    buffers alone (no training state), for the few models committed with the results."""
+    checkpoint = checkpoint_of(this)
+    content = {key: checkpoint[key] for key in ("model", "run", "config", "frozen_batchnorm")}
+    path = this.path / SHIPPED
+    atomic_write(path, lambda name: torch.save(content, name))
+    return path
+
+
+def shipped_model(this: Run, device: str | torch.device = "cpu") -> Classifier:
+    """The model in the run's ``model.pt``, in eval mode, refused when it belongs to another run. Unchecked:
+    :func:`transinv.runs.lifecycle.load_shipped_model` also checks it against the run's grid table."""
+    content = read_checkpoint(this.path / SHIPPED, device)
+    if content.get("run") != this.id:
+        raise ValueError(f"{this.path / SHIPPED} belongs to run {content.get('run')}, not to run {this.id}: "
+                         f"copied from another run's directory? Delete it")
+    return _model_from(content, device).eval()
 
 
 def load_checkpoint(path: Path, *, device: str | torch.device = "cpu") -> Classifier:

@@ -21,12 +21,12 @@ from ..evaluate import eval_batch_size, grid_accuracy
 from ..models import Classifier, create_model, freeze_features, replace_head
 from ..stimuli import ItemBank, canvas_stats
 from ..stopping import StoppingRule
-from ..train import Speed, make_optimizer, recalibrate_batchnorm, resolve_device, train
-from .directory import Run, atomic_write, checkpoint_of, save_checkpoint, write_json
+from ..train import Speed, device_name, make_optimizer, recalibrate_batchnorm, resolve_device, train
+from .directory import SHIPPED, Run, atomic_write, checkpoint_of, save_checkpoint, shipped_model, write_json
 from .identity import RunConfig, resolve, run_id
 from .old_tasks import OLD_TASK_METHODS
 
-__all__ = ["run", "find_run", "find_finished"]
+__all__ = ["run", "find_run", "find_finished", "load_shipped_model", "viewable_model"]
 
 
 # Finding a run: its directory, named by its full configuration at the precision it trains in.
@@ -78,9 +78,7 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     if this.finished:
         return _retrain_model(this, lambda: run(config, results_root, device=device, precision=precision,
                                                progress=progress, checkpoint_seconds=checkpoint_seconds))
-    items = load_dataset(config.dataset)  # before the run directory exists: missing data leave nothing behind
-    if config.classes:
-        items = select_classes(items, list(config.classes))
+    items = _items(config.dataset, config.classes)  # before the run directory exists: missing data leave nothing
     try:
         this.path.mkdir(parents=True, exist_ok=True)
         write_json(this.path / "config.json", this.config)
@@ -101,6 +99,11 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
             state = _train(this, model, bank, state, device, speed, progress, checkpoint_seconds)
         _evaluate(this, model, items, state, device, speed, setup_seconds)
     return this
+
+
+def _items(dataset: str, classes) -> ItemSet:
+    items = load_dataset(dataset)
+    return select_classes(items, list(classes)) if classes else items
 
 
 @contextmanager
@@ -181,8 +184,7 @@ def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device:
     preset = this.preset
     iterations = int(this.log["iteration"].max()) + 1
     start = time.perf_counter()
-    grid = grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class(items.n_classes), device=device,
-                         batch_size=eval_batch_size(preset, device), autocast=speed.autocast)
+    grid = _grid(this, model, items, device, speed)
     eval_seconds = time.perf_counter() - start
     atomic_write(this.path / "grid.csv.gz", lambda name: grid.to_csv(name, index=False, compression="gzip"))
     write_json(this.path / "done.json", {
@@ -192,21 +194,27 @@ def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device:
         "eval_items_per_location": int(grid.groupby(["x", "y"])["n"].sum().iloc[0]),
         "input_mean": round(float(model.mean[0]), 4), "input_std": round(float(model.std[0]), 4),
         "batchnorm_recalibrated": state.get("batchnorm_recalibrated", False),
-        "device": str(device), "data_source": items.source, "torch": torch.__version__,
+        "device": str(device), "device_name": device_name(device), "data_source": items.source, "torch": torch.__version__,
         **({"parent_grid": this.parent.grid_fingerprint} if this.is_finetuning else {}),
     })
 
 
+def _grid(this: Run, model: Classifier, items: ItemSet, device: torch.device, speed: Speed) -> pd.DataFrame:
+    preset = this.preset
+    return grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class(items.n_classes), device=device,
+                         batch_size=eval_batch_size(preset, device), autocast=speed.autocast)
+
+
 def _retrain_model(this: Run, train_again) -> Run:
     """Train a finished run again to restore its missing checkpoint. The restored model is evaluated again and
-    must reproduce the kept grid table (CPU runs are bit-identical); either way the kept tables stay as they were."""
+    must reproduce the kept grid table (bit-identical on the kind of CPU that made it); either way the kept tables stay as they were."""
     kept = {p.name: p.read_bytes() for p in this.path.iterdir() if p.is_file()}
-    made_on = this.result.get("device", "?")
+    made_on = _made_on(this.result)
     (this.path / "done.json").unlink()
     try:
         train_again()
-        retrained_on = this.result["device"]
-        differ = _differing_rows(kept["grid.csv.gz"], this.path / "grid.csv.gz")
+        retrained_on = _made_on(this.result)
+        differ = _differing_rows(_read_grid(kept["grid.csv.gz"]), this.grid)
     except BaseException:
         (this.path / "ckpt.pt").unlink(missing_ok=True)  # a half-trained model must not pass for the run's
         raise
@@ -218,16 +226,47 @@ def _retrain_model(this: Run, train_again) -> Run:
         raise RuntimeError(
             f"run {this.id}: the model trained again (same seed, on {retrained_on}) does not reproduce the kept "
             f"grid table ({differ}; the table was made on {made_on}). Its checkpoint was deleted and its tables "
-            f"kept. Runs are bit-identical on the CPU only: retrain it where it was made, or delete the run to "
-            f"train it anew")
+            f"kept. Runs are bit-identical only on the kind of CPU that made them: retrain it on one, or delete the "
+            f"run (and its fine-tunings) to train it anew here")
     return this
 
 
-def _differing_rows(kept_grid: bytes, new_grid: Path) -> str:
-    """'' when the grid table in ``new_grid`` holds the numbers of the kept one (gzipped CSV), else what differs."""
-    kept, new = pd.read_csv(io.BytesIO(kept_grid), compression="gzip"), pd.read_csv(new_grid)
+def _made_on(result: dict) -> str:
+    return result.get("device_name") or result.get("device", "?")  # runs made before device_name: "cpu" / "cuda"
+
+
+def _read_grid(gzipped: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(gzipped), compression="gzip")
+
+
+def _differing_rows(kept: pd.DataFrame, new: pd.DataFrame) -> str:
+    """'' when the grid table ``new`` holds the numbers of the ``kept`` one, else what differs."""
     if list(kept.columns) != list(new.columns) or len(kept) != len(new):
         return f"{len(new)} rows of {list(new.columns)} against {len(kept)} of {list(kept.columns)}"
     rows = int((kept != new).any(axis=1).sum())
     return f"{rows} of {len(kept)} rows differ" if rows else ""
 
+
+
+# A shipped model: the few networks committed with the results (the explorer's), so that a fresh clone need not
+# train them again. Checked on load: evaluated again, it must reproduce its run's grid table.
+
+def load_shipped_model(this: Run, device: str | torch.device = "cpu") -> Classifier:
+    """The model shipped in the run's ``model.pt`` (:func:`transinv.runs.directory.ship_model`), in eval mode,
+    once it reproduces the run's grid table on the test grid; else ValueError, saying what to delete."""
+    device = resolve_device(device)
+    model = shipped_model(this, device)
+    with _one_thread_on_cpu(device):
+        differ = _differing_rows(this.grid, _grid(this, model, _items(this.config["dataset"],
+                                                                      this.config["classes"]), device,
+                                                  Speed.for_device(device, this.config["precision"])))
+    if differ:
+        raise ValueError(f"the shipped model {this.path / SHIPPED} does not reproduce run {this.id}'s grid table "
+                         f"({differ}): it is not this run's model. Delete it: the run's model is then trained "
+                         f"again where it is needed")
+    return model
+
+
+def viewable_model(this: Run, device: str | torch.device = "cpu") -> Classifier:
+    """The run's model to look at: from its checkpoint if it is here, else the shipped one (checked on load)."""
+    return this.load_model(device) if this.has_model else load_shipped_model(this, device)
