@@ -4,7 +4,7 @@ import torch
 
 from transinv import runs
 from transinv.evaluate import eval_batch_size
-from transinv.runs import RunConfig, identity, lifecycle, load_checkpoint, run
+from transinv.runs import RunConfig, directory, identity, lifecycle, load_checkpoint, run
 from transinv.scheduler import run_all
 from transinv.stopping import StoppingRule
 from transinv.train import resolve_device
@@ -194,10 +194,41 @@ def test_a_restored_model_that_does_not_reproduce_the_table_is_deleted(tiny_pres
     (done.path / "grid.csv.gz").write_bytes(gzip.compress(grid.to_csv(index=False).encode()))
     kept = {p.name: p.read_bytes() for p in done.path.iterdir()}
     with pytest.raises(RuntimeError, match=r"does not reproduce the kept grid table \(1 of 1083 rows differ; the "
-                                           r"table was made on cpu\). Its checkpoint was deleted and its tables kept"):
+                                           r"table was made on .+\). Its checkpoint was deleted and its tables kept"):
         run(DIGITS, tmp_path, progress=False, need_model=True)
     assert {p.name: p.read_bytes() for p in done.path.iterdir()} == kept  # no checkpoint, the same tables
     assert done.finished and not done.has_model
+
+
+def test_a_shipped_model_is_checked_against_the_grid_table_and_never_trained_from(tiny_preset, tmp_path):
+    done = run(DIGITS, tmp_path, progress=False)
+    directory.ship_model(done)
+    trained = done.load_model().state_dict()
+    (done.path / "ckpt.pt").unlink()
+    assert done.has_shipped_model and not done.has_model and not done.ready(need_model=True)
+    shipped = runs.viewable_model(done).state_dict()
+    assert all(torch.equal(shipped[k], trained[k]) for k in trained)
+    with pytest.raises(FileNotFoundError):
+        done.load_model()  # a fine-tuning starts from a checkpoint, never from a shipped model
+
+    content = torch.load(done.path / "model.pt", weights_only=False)
+    head_bias = next(k for k in content["model"] if k.endswith("classifier.6.bias"))
+    content["model"][head_bias] += 10 * torch.arange(3.0)  # another model, under this run's name
+    torch.save(content, done.path / "model.pt")
+    with pytest.raises(ValueError, match=rf"model.pt does not reproduce run {done.id}'s grid table \(\d+ of 1083 "
+                                         r"rows differ\): it is not this run's model. Delete it"):
+        runs.viewable_model(done)
+
+
+def test_a_shipped_model_of_another_run_is_refused(tiny_preset, tmp_path):
+    import dataclasses
+    import shutil
+    mine, theirs = run(DIGITS, tmp_path, progress=False), run(dataclasses.replace(DIGITS, seed=1), tmp_path,
+                                                               progress=False)
+    shutil.copy(directory.ship_model(theirs), mine.path / "model.pt")
+    (mine.path / "ckpt.pt").unlink()
+    with pytest.raises(ValueError, match=rf"model.pt belongs to run {theirs.id}, not to run {mine.id}: .* Delete it"):
+        runs.viewable_model(mine)
 
 
 def test_a_failed_retrain_leaves_the_tables_and_no_checkpoint(tiny_preset, tmp_path, monkeypatch):

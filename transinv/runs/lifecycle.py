@@ -256,10 +256,10 @@ def load_shipped_model(this: Run, device: str | torch.device = "cpu") -> Classif
     once it reproduces the run's grid table on the test grid; else ValueError, saying what to delete."""
     device = resolve_device(device)
     model = shipped_model(this, device)
+    items = _items(this.config["dataset"], this.config["classes"])
     with _one_thread_on_cpu(device):
-        differ = _differing_rows(this.grid, _grid(this, model, _items(this.config["dataset"],
-                                                                      this.config["classes"]), device,
-                                                  Speed.for_device(device, this.config["precision"])))
+        grid = _grid(this, model, items, device, Speed.for_device(device, this.config["precision"]))
+    differ = _differing_rows(this.grid, pd.read_csv(io.StringIO(grid.to_csv(index=False))))  # as read back
     if differ:
         raise ValueError(f"the shipped model {this.path / SHIPPED} does not reproduce run {this.id}'s grid table "
                          f"({differ}): it is not this run's model. Delete it: the run's model is then trained "
