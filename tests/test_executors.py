@@ -60,6 +60,7 @@ def test_runs_go_to_slurm_as_one_job_array(tmp_path, monkeypatch):
     assert handles[1].job.paths.stderr == tmp_path / "logs" / "4242_1_0_log.err"  # what a failure names
 
 
+@pytest.mark.slow
 def test_a_fine_tuning_is_submitted_once_its_pretraining_is_done(tmp_path, capsys):
     pretrained, finetuned, vanilla = ex.exp2(["mnist"], ["mnist", "fmnist"], "tiny", 1, 0, tmp_path, device="cpu",
                                              executor="submitit-local")
@@ -87,6 +88,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the job's process through /proc")
 def test_a_preempted_job_is_requeued_and_resumes_from_its_checkpoint(tmp_path):
     config = RunConfig("mnist", "translated", SLOW)
@@ -109,6 +111,7 @@ def test_a_preempted_job_is_requeued_and_resumes_from_its_checkpoint(tmp_path):
     assert resumed.log.equals(reference.log) and resumed.grid.equals(reference.grid)
 
 
+@pytest.mark.slow
 def test_a_failed_job_is_reported_with_its_log_and_the_others_finish(tmp_path, capsys):
     broken = find_run(DIGITS, tmp_path, device="cpu")
     broken.path.mkdir(parents=True)

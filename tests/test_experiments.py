@@ -33,6 +33,7 @@ def test_experiment_graphs():
         protocol.experiment2(["mnist"], ["mnist"], "small", 0, 0)
 
 
+@pytest.mark.slow
 def test_run_all_trains_side_by_side_then_reuses(tmp_path, capsys):
     configs = [RunConfig(d, "translated", "tiny") for d in ("mnist", "leek2")]  # a named preset: workers import it
     first = run_all(configs, tmp_path, workers=2)

@@ -108,6 +108,7 @@ def test_frozen_features_keep_the_pretrained_convolutions(tiny_preset, tmp_path)
     assert not torch.equal(before.classifier[0].weight, after.classifier[0].weight)  # the classifier trains
 
 
+@pytest.mark.slow
 def test_a_fine_tuning_keeping_its_old_task_resumes_exactly(tiny_preset, tmp_path, monkeypatch):
     parent = run(DIGITS, tmp_path, progress=False)
     monkeypatch.setattr(StoppingRule, "for_preset",
@@ -220,6 +221,7 @@ def test_the_graph_fine_tunes_each_pair_under_every_condition():
     assert not any(n.config.classes for n in paper)  # without the option, no control
 
 
+@pytest.mark.slow
 def test_a_repetition_call_with_the_option_brings_back_what_the_page_needs(tmp_path, monkeypatch):
     """Beyond the paper in a repetition call (here its control only: no experiment 2 runs, so no other pair): the
     tables travel without the models, and the page's table is made from them."""

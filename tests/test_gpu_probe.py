@@ -31,6 +31,7 @@ def applied(monkeypatch):
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_probe_at_the_tiny_preset_on_the_cpu(tmp_path):
     out, seconds, started = tmp_path / "probe.json", 50, time.perf_counter()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}

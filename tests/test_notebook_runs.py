@@ -41,6 +41,7 @@ def outputs(notebook, kind):
     return [o for c in notebook.cells for o in c.get("outputs", []) if kind in o.get("data", {})]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(ORDER))
 def test_notebook_runs(name, workdir):
     results = workdir / "results"

@@ -64,6 +64,7 @@ def test_the_imagenet_model_is_a_choice_kept_with_the_runs(tmp_path):
         imagenet_model("paper", root, "resnet")
 
 
+@pytest.mark.slow
 def test_a_budget_stops_it_and_the_next_call_finishes_it(tmp_path, capsys):
     runs = repetition.size("tiny", tmp_path)
     cut = repetition.run_repetition("tiny", 0, tmp_path, budget_seconds=20, workers=2, device="cpu")

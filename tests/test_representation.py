@@ -94,6 +94,7 @@ def test_the_blank_canvas_and_the_centring_remove_what_every_position_shares(dig
         "layer", "centring", "x", "dx", "label", "class", "cosine"]
 
 
+@pytest.mark.slow
 def test_the_graph_computes_the_tables_where_the_models_are(tmp_path):
     from transinv.analysis import representation_conditions, run_representation
     from transinv.graph import Graph, Items, VanillaTable

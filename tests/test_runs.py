@@ -1,4 +1,5 @@
 
+import pandas as pd
 import pytest
 import torch
 
@@ -118,6 +119,7 @@ def test_evaluation_batches_hold_the_same_pixels_at_every_preset():
     assert eval_batch_size(PAPER, torch.device("cpu")) == 64
 
 
+@pytest.mark.slow
 def test_a_run_alone_and_in_the_pool_gives_identical_tables(tmp_path):
     """Every CPU run computes on one thread, so its numbers do not depend on what else runs beside it."""
     configs = [RunConfig("mnist", "translated", "tiny", classes=(0, 1, 2), seed=s) for s in (0, 1)]
@@ -216,8 +218,17 @@ def test_a_shipped_model_is_checked_against_the_grid_table_and_never_trained_fro
     content["model"][head_bias] += 10 * torch.arange(3.0)  # another model, under this run's name
     torch.save(content, done.path / "model.pt")
     with pytest.raises(ValueError, match=rf"model.pt does not reproduce run {done.id}'s grid table \(\d+ of 1083 "
-                                         r"rows differ\): it is not this run's model. Delete it"):
+                                         r"rows differ, at most 1% may\): it is not this run's model. "
+                                         r"Delete it"):
         runs.viewable_model(done)
+
+
+def test_a_shipped_model_may_differ_in_a_few_rows_of_its_grid_table_only():
+    kept = pd.DataFrame({"x": range(200), "y": 0, "label": 0, "n": 3, "correct": 2, "class": "0"})
+    flipped = lambda rows: kept.assign(correct=[1 if i < rows else 2 for i in range(len(kept))])
+    assert lifecycle._differing_rows(kept, flipped(2), allowed=0.01) == ""  # another CPU's rounding
+    assert lifecycle._differing_rows(kept, flipped(3), allowed=0.01) == "3 of 200 rows differ"
+    assert lifecycle._differing_rows(kept, flipped(1)) == "1 of 200 rows differ"  # a retrained run: none may
 
 
 def test_a_shipped_model_of_another_run_is_refused(tiny_preset, tmp_path):

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 
 from transinv import repetition
 from transinv.graph import Graph
@@ -31,6 +32,7 @@ def _child(dataset: str, classes=(0, 1), preset="tiny") -> RunConfig:
     return RunConfig(dataset, "one_location", preset, classes=classes)
 
 
+@pytest.mark.slow
 def test_a_forgetful_call_cut_at_its_budget_leaves_no_partial_family(tmp_path, capsys):
     graph = _family(_child("mnist", preset=SLOW), _child("fmnist", preset=SLOW))
     outcome = schedule(graph, tmp_path, device="cpu", workers=2, budget_seconds=30, forgetful=True)
@@ -63,6 +65,7 @@ def _as_of_another_training(r):
     (r.path / "done.json").write_text(json.dumps({**done, "parent_grid": "another training"}))
 
 
+@pytest.mark.slow
 def test_a_family_without_its_parents_model_is_trained_again_whole_on_a_forgetful_machine(tmp_path, capsys):
     root, home = tmp_path / "tiny", tmp_path / "home" / "tiny"
     kept, other = _child("mnist", (3, 4)), _child("fmnist")

@@ -24,6 +24,7 @@ def train_a_little(seed, iters=6, corrupt=False, speed=Speed()):
     return reason, log
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers():
     assert train_a_little(0) == train_a_little(0)
     assert train_a_little(0)[1] != train_a_little(1)[1]

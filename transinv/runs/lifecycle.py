@@ -239,17 +239,22 @@ def _read_grid(gzipped: bytes) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(gzipped), compression="gzip")
 
 
-def _differing_rows(kept: pd.DataFrame, new: pd.DataFrame) -> str:
-    """'' when the grid table ``new`` holds the numbers of the ``kept`` one, else what differs."""
+def _differing_rows(kept: pd.DataFrame, new: pd.DataFrame, allowed: float = 0.0) -> str:
+    """'' when the grid table ``new`` holds the numbers of the ``kept`` one (at most the fraction ``allowed`` of its
+    rows differing), else what differs."""
     if list(kept.columns) != list(new.columns) or len(kept) != len(new):
         return f"{len(new)} rows of {list(new.columns)} against {len(kept)} of {list(kept.columns)}"
     rows = int((kept != new).any(axis=1).sum())
-    return f"{rows} of {len(kept)} rows differ" if rows else ""
-
+    return f"{rows} of {len(kept)} rows differ" if rows > allowed * len(kept) else ""
 
 
 # A shipped model: the few networks committed with the results (the explorer's), so that a fresh clone need not
-# train them again. Checked on load: evaluated again, it must reproduce its run's grid table.
+# train them again. Checked on load: evaluated again, it must reproduce its run's grid table. Evaluation alone (no
+# training) came out bit-identical on the CPUs tried (AMD and Intel, AVX512 down to SSE4.1 kernels); the few rows
+# allowed to differ are for kinds of CPU not tried, whose rounding might flip an item on the edge. Another model
+# changes far more (a head shifted by a small bias: most rows).
+SHIPPED_ROWS_MAY_DIFFER = 0.01
+
 
 def load_shipped_model(this: Run, device: str | torch.device = "cpu") -> Classifier:
     """The model shipped in the run's ``model.pt`` (:func:`transinv.runs.directory.ship_model`), in eval mode,
@@ -259,11 +264,12 @@ def load_shipped_model(this: Run, device: str | torch.device = "cpu") -> Classif
     items = _items(this.config["dataset"], this.config["classes"])
     with _one_thread_on_cpu(device):
         grid = _grid(this, model, items, device, Speed.for_device(device, this.config["precision"]))
-    differ = _differing_rows(this.grid, pd.read_csv(io.StringIO(grid.to_csv(index=False))))  # as read back
+    as_read_back = pd.read_csv(io.StringIO(grid.to_csv(index=False)))
+    differ = _differing_rows(this.grid, as_read_back, allowed=SHIPPED_ROWS_MAY_DIFFER)
     if differ:
         raise ValueError(f"the shipped model {this.path / SHIPPED} does not reproduce run {this.id}'s grid table "
-                         f"({differ}): it is not this run's model. Delete it: the run's model is then trained "
-                         f"again where it is needed")
+                         f"({differ}, at most {SHIPPED_ROWS_MAY_DIFFER:.0%} may): it is not this run's model. Delete "
+                         f"it: the run's model is then trained again where it is needed")
     return model
 
 
