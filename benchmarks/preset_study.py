@@ -64,8 +64,14 @@ def root_of(name: str, results: Path) -> Path:
     return experiments.results_dir("auto", "small") if name == "small" else results / "runs"
 
 
+def preset_of_runs(name: str) -> str | ti.Preset:
+    """What the candidate's RunConfigs name as their preset: "small" itself for the baseline, so that they are the
+    committed runs (a Preset object enters the id as its fields)."""
+    return "small" if name == "small" else candidate_preset(name)
+
+
 def pretraining(name: str, dataset: str) -> ti.RunConfig:
-    return ti.RunConfig(dataset, "translated", candidate_preset(name))
+    return ti.RunConfig(dataset, "translated", preset_of_runs(name))
 
 
 def phase_configs(name: str, phase: str, results: Path) -> list[ti.RunConfig]:
@@ -75,7 +81,7 @@ def phase_configs(name: str, phase: str, results: Path) -> list[ti.RunConfig]:
                       precision=precision_of(name))
     if not parent.finished:
         raise SystemExit(f"{name}: its {FINETUNE_FROM} pretraining is not finished: run --phase pretrain first")
-    preset = candidate_preset(name)
+    preset = preset_of_runs(name)
     return [*(ti.RunConfig(d, "one_location", preset, init=parent.id) for d in FINETUNINGS),
             ti.RunConfig("emnist", "one_location", preset)]
 

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -151,3 +153,15 @@ def test_cosine_reference_sits_at_the_trained_location():
         expected = float(torch.nn.functional.cosine_similarity(moved, reference, dim=0))
         assert row.dx == row.x - x0 and row.cosine == pytest.approx(expected, abs=1e-6)
     assert table[table["dx"] == 0]["cosine"].min() > 0.9999 and table["cosine"].min() < 0.7
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's allocator")
+def test_keeping_freed_buffers_leaves_the_grid_table_as_it_was():
+    from transinv.models import create_model
+    from transinv.runs.lifecycle import keep_freed_buffers
+    digits = load_dataset("mnist")
+    torch.manual_seed(0)
+    model = create_model("vgg16_small", num_classes=10, canvas_size=64)
+    default = grid_accuracy(model, digits, SMALL, per_class=1)
+    assert keep_freed_buffers()
+    assert grid_accuracy(model, digits, SMALL, per_class=1).equals(default)

@@ -19,7 +19,7 @@ def test_every_candidate_is_a_valid_preset_and_a_run_of_its_own(tmp_path, monkey
         ids.add(identity.run_id(resolved))
         assert preset.grid and preset.trained_centre[0] in preset.grid
     assert len(ids) == len(study.CANDIDATES)
-    assert study.candidate_preset("small") is study.BASE  # the baseline is the committed small preset's runs
+    assert study.preset_of_runs("small") == "small"  # the baseline is the committed small preset's runs
 
 
 def test_batch_norm_vgg_is_the_small_vgg_with_a_batch_norm_after_each_convolution():

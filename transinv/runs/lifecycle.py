@@ -7,7 +7,10 @@ the kept grid table, or it is deleted and an error says so.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
+import functools
 import io
 import time
 from contextlib import contextmanager
@@ -113,10 +116,26 @@ def _one_thread_on_cpu(device: torch.device):
     threads = torch.get_num_threads()
     if device.type == "cpu":
         torch.set_num_threads(1)
+        keep_freed_buffers()
     try:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+@functools.cache
+def keep_freed_buffers() -> bool:
+    """Let glibc keep large freed buffers for reuse (this process, from now on): by default it maps each buffer
+    over 32 MB afresh and the kernel zeroes every page on first touch, and an evaluation batch (512 canvases of
+    64 px) needs several, so half an evaluation's CPU time went to the system (``benchmarks/evaluation.py``).
+    The numbers are unchanged; the memory stays with the process. False where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+    return bool(mallopt(m_mmap_threshold, 1 << 30) and mallopt(m_trim_threshold, (1 << 31) - 1))
 
 
 def _initial_model(this: Run, bank: ItemBank, device: torch.device) -> Classifier:
