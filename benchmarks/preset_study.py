@@ -12,7 +12,8 @@ ordinary run (`transinv.run`: the authors' stopping rule at the candidate's scal
 one CPU thread, ``workers`` side by side, kept in RESULTS/runs (tables only, committed, so the study resumes in
 another session). Per run it reports the first iteration at which the running training accuracy (mean of the
 last window of batches) passed the authors' 0.75, where and why it stopped, its own-task test accuracy, the
-seconds it trained and the CPU that trained it. Writes RESULTS/study.json and prints the table.
+seconds it trained and the CPU that trained it. Writes RESULTS/study.json and RESULTS/study.md (the table the
+methods page includes) and prints the table.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import transinv as ti
 from transinv import experiments
 from transinv.runs import find_run
 from transinv.stopping import THRESHOLD, StoppingRule
+from transinv.verdicts import LEARNED
 from transinv.tables import own_accuracy
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +41,11 @@ CANDIDATES = {
     "lr1e-3": ({"lr": 1e-3}, {}, "Adam at 1e-3 (the paper's text; its code says 1e-4)"),
     "bn-lr1e-3": ({"model": "vgg16_bn_small", "lr": 1e-3}, {}, "batch norm, and Adam at 1e-3"),
     "canvas96": ({"canvas_size": 96}, {}, "a 96-px canvas (items of 21 px)"),
+    "bn-bf16-96": ({"model": "vgg16_bn_small", "canvas_size": 96}, {"precision": "bf16"},
+                   "batch norm, bfloat16 autocast and a 96-px canvas (items of 21 px)"),
+    "bn-bf16-10k": ({"model": "vgg16_bn_small", "pretrain_iter_scale": 2.0}, {"precision": "bf16"},
+                    "batch norm, bfloat16 autocast, and the pretrainings' stopping rule at twice its scale "
+                    "(window 200, patience 1600, cap 10,000 iterations)"),
 }
 PRETRAININGS = ("emnist", "fmnist", "emnist18", "kmnist")
 FINETUNE_FROM = "kmnist"
@@ -145,11 +152,27 @@ def main() -> None:
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "study.json").write_text(json.dumps(
         {"candidates": {n: CANDIDATES[n][2] for n in CANDIDATES}, "runs": rows}, indent=1) + "\n")
-    header = ("candidate", "dataset", "placement", "init", "iterations_to_criterion", "iterations", "max_iters",
-              "own_accuracy", "train_seconds")
-    print("\t".join(header))
-    for r in rows:
-        print("\t".join(str(r[k]) for k in header))
+    (args.results / "study.md").write_text(markdown(rows))
+    print(markdown(rows))
+
+
+def markdown(rows: list[dict]) -> str:
+    """The study as a Markdown table: one row per run, the candidates in CANDIDATES' order."""
+    lines = [f"Measured with `benchmarks/preset_study.py` ({len(rows)} runs, one CPU thread each, two side by side; "
+             f"the `small` rows are the committed runs). *Learned*: own-task test accuracy at "
+             f"least {LEARNED} (the verdicts' gate); *criterion*: the first iteration whose running training accuracy "
+             f"passed {THRESHOLD}.", "",
+             *(f"- `{name}`: {CANDIDATES[name][2]}" for name in CANDIDATES if any(r["candidate"] == name for r in rows)),
+             "", "| candidate | run | criterion at | stopped at (of cap) | own accuracy | learned | train s | CPU |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: list(CANDIDATES).index(r["candidate"])):
+        run = f"{r['dataset']} {r['placement'].replace('_', ' ')}{', fine-tuned' if r['init'] == 'finetuned' else ''}"
+        lines.append(f"| `{r['candidate']}` | {run} | "
+                     f"{r['iterations_to_criterion'] or 'never'} | {r['iterations']} of {r['max_iters']} "
+                     f"({r['stop_reason'].replace('_', ' ')}) | {r['own_accuracy']:.3f} | "
+                     f"{'yes' if r['own_accuracy'] >= LEARNED else 'no'} | {r['train_seconds']:.0f} | "
+                     f"{r['device_name']} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
