@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -135,7 +136,8 @@ def main() -> None:
         for phase in phases:
             jobs = [(c, str(root_of(n, args.results)), precision_of(n)) for n in names
                     for c in phase_configs(n, phase, args.results)]
-            with ProcessPoolExecutor(args.workers) as pool:
+            # spawned, not forked: finding the fine-tunings' parents has started torch's threads here
+            with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 for finished in pool.map(_train_one, jobs):
                     print("finished", finished, flush=True)
     rows = []
