@@ -47,6 +47,9 @@ CANDIDATES = {
     "bn-bf16-10k": ({"model": "vgg16_bn_small", "pretrain_iter_scale": 2.0}, {"precision": "bf16"},
                     "batch norm, bfloat16 autocast, and the pretrainings' stopping rule at twice its scale "
                     "(window 200, patience 1600, cap 10,000 iterations)"),
+    "bn-bf16-20k": ({"model": "vgg16_bn_small", "pretrain_iter_scale": 4.0}, {"precision": "bf16"},
+                    "batch norm, bfloat16 autocast, and the pretrainings' stopping rule at four times its scale "
+                    "(window 400, patience 3200, cap 20,000 iterations)"),
     "bn-bf16-10k-paper-rule": ({"model": "vgg16_bn_small", "pretrain_iter_scale": 2.0, "iter_scale": 1.0},
                                {"precision": "bf16"}, "as bn-bf16-10k, and the paper's stopping rule at one "
                                "location (window 100, patience 800, cap 5,000) instead of 0.3 of it"),
