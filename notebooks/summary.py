@@ -42,10 +42,11 @@
 #   fine-tuning lost invariance (below 20), the hypothesis that forgetting erased it is
 #   *supported* when some way of preventing forgetting keeps it (at least 50) on every such
 #   pair, *partly supported* on some, *not supported* on none;
-# - only networks that **learned their own training task** are evidence: test accuracy on
-#   it (at the trained location; over the canvas for translated pretraining; inside its
-#   own areas for segregated pretraining) of at least 0.75, the authors' training
-#   criterion, and the same of its pretraining. A claim none of whose networks learned is
+# - only networks that **learned their own training task** are evidence: their running
+#   training accuracy reached the authors' criterion (0.75), and their test accuracy on
+#   held-out items of the task (at the trained location; over the canvas for translated
+#   pretraining; inside its own areas for segregated pretraining), normalized, is at least
+#   50 (halfway from chance to perfect); the same of its pretraining. A claim none of whose networks learned is
 #   **not testable at this preset**; otherwise the measured text says how many were left out.
 #
 # Nothing is trained here: every run comes from the experiment notebooks.

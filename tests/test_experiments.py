@@ -83,12 +83,19 @@ def test_provenance_is_written_once(tiny_preset, tmp_path, capsys):
     assert "kept" in capsys.readouterr().out
 
 
+def learned_at(accuracy):
+    """The fixtures' gate: a network with own accuracy 0.9 learned its task, one at 0.5 (or just under 0.75) did
+    not; NaN (no network, or no pretraining) stays NaN."""
+    return float("nan") if accuracy != accuracy else accuracy >= 0.75
+
+
 def summary_rows(pretrain, datasets, away_normalized, model="vgg16_small", pretrain_placement=None, own=0.9,
                  placement="one_location"):
     parent = float("nan") if pretrain in ("vanilla", "imagenet") else own
     return pd.DataFrame([{"pretrain": pretrain, "pretrain_placement": pretrain_placement, "dataset": d, "model": model,
                           "placement": placement, "seed": 0, "away_normalized": away_normalized,
-                          "normalized": away_normalized, "own_accuracy": own, "pretrain_own_accuracy": parent}
+                          "normalized": away_normalized, "own_accuracy": own, "pretrain_own_accuracy": parent,
+                          "own_learned": learned_at(own), "pretrain_learned": learned_at(parent), "criterion_at": 100}
                          for d in datasets])
 
 
@@ -104,13 +111,17 @@ def readout_rows(pretrained, finetuned, own=0.9):
                       "layer": "fc7 relu", "x": dx, "dx": dx, "label": label, "n": 100,
                       "correct": 100 if dx == 0 else round(100 * (0.5 + away / 200)),
                       "own_accuracy": float("nan") if condition == "vanilla" else own,
-                      "pretrain_own_accuracy": own} for dx in (0, 10) for label in (0, 1)]
+                      "own_learned": float("nan") if condition == "vanilla" else learned_at(own),
+                      "pretrain_own_accuracy": own, "pretrain_learned": learned_at(own)}
+                     for dx in (0, 10) for label in (0, 1)]
     return pd.DataFrame(rows)
 
 
 def cosine_rows(pretrained, finetuned, own=0.9):
     return pd.DataFrame([{"pretrain": "mnist", "finetune": "fmnist", "condition": c, "dx": dx, "cosine": v, "seed": 0,
-                          "own_accuracy": float("nan") if c == "vanilla" else own, "pretrain_own_accuracy": own}
+                          "own_accuracy": float("nan") if c == "vanilla" else own, "pretrain_own_accuracy": own,
+                          "own_learned": float("nan") if c == "vanilla" else learned_at(own),
+                          "pretrain_learned": learned_at(own)}
                          for c, v in (("vanilla", 0.5), ("pretrained", pretrained), ("fine-tuned", finetuned))
                          for dx in (0, 10, 20)])
 
@@ -128,7 +139,7 @@ def test_verdicts_follow_the_measurements(learned):
                       summary_rows("emnist18", ["mnist"], 90, pretrain_placement="translated"),
                       summary_rows("vanilla", ["mnist"], 5)])
     exp3_pretraining = pd.DataFrame({"placement": ["areas", "translated"], "normalized": [segregated, 90],
-                                     "own_accuracy": [0.9, 0.9]})
+                                     "own_accuracy": [0.9, 0.9], "own_learned": [True, True]})
     readout = readout_rows(80 if learned else 5, 40 if learned else 5)
     claims = claims_table(exp1, exp2, cosine_rows(0.9 if learned else 0.4, 0.6), exp3, exp3_pretraining,
                           readout=readout)
@@ -147,7 +158,7 @@ def test_networks_that_did_not_learn_are_not_evidence():
     exp3 = pd.concat([summary_rows("emnist18 (areas)", ["mnist"], 5, pretrain_placement="areas", own=0.1),
                       summary_rows("vanilla", ["mnist"], 5, own=0.1)])
     exp3_pretraining = pd.DataFrame({"placement": ["areas", "translated"], "normalized": [5, 5],
-                                     "own_accuracy": [0.1, 0.1]})
+                                     "own_accuracy": [0.1, 0.1], "own_learned": [False, False]})
     claims = claims_table(exp1, exp2, cosine_rows(0.4, 0.6, own=0.1), exp3, exp3_pretraining)
     assert all(v.startswith(NOT_TESTABLE) for v in claims["verdict"]), claims["verdict"].tolist()
     assert "(0 of 4 learned)" in claims.loc[1, "verdict"]
@@ -193,7 +204,7 @@ def test_a_claim_with_no_finished_network_is_not_run_yet():
     exp3 = pd.concat([summary_rows("emnist18 (areas)", ["mnist"], 5, pretrain_placement="areas"),
                       summary_rows("vanilla", ["mnist"], 5)])
     exp3_pretraining = pd.DataFrame({"placement": ["areas", "translated"], "normalized": [5, 90],
-                                     "own_accuracy": [0.9, 0.9]})
+                                     "own_accuracy": [0.9, 0.9], "own_learned": [True, True]})
     claims = claims_table(exp1, exp2, cosine_rows(0.9, 0.6), exp3, exp3_pretraining)
     assert claims.loc[2, "verdict"] == NOT_RUN
     assert claims.loc[2, "we measured"].startswith("no ImageNet-pretrained networks finished yet")

@@ -1,7 +1,4 @@
-"""The laptop preset's study (benchmarks/preset_study.py): its candidates are valid runs, each its own, and the
-iterations to the authors' criterion are read from the log as the stopping rule sees it."""
-import pandas as pd
-import pytest
+"""The laptop preset's study (benchmarks/preset_study.py): its candidates are valid runs, each its own."""
 import torch
 
 from benchmarks import preset_study as study
@@ -28,14 +25,3 @@ def test_batch_norm_vgg_is_the_small_vgg_with_a_batch_norm_after_each_convolutio
     assert count(plain, torch.nn.Conv2d) == count(normed, torch.nn.Conv2d) == count(normed, torch.nn.BatchNorm2d) == 13
     assert count(plain, torch.nn.BatchNorm2d) == 0
     assert normed(torch.rand(2, 3, 64, 64)).shape == (2, 10)
-
-
-class _Logged:
-    def __init__(self, accuracies):
-        self.log = pd.DataFrame({"iteration": range(len(accuracies)), "loss": 1.0, "accuracy": accuracies})
-        self.preset, self.config = study.BASE, {"placement": "translated"}  # a window of 100 batches
-
-
-@pytest.mark.parametrize("accuracies, first", [([0.0] * 50 + [1.0] * 200, 126), ([0.7] * 300, None)])
-def test_iterations_to_criterion_use_the_running_accuracy(accuracies, first):
-    assert study.first_above_threshold(_Logged(accuracies)) == first

@@ -43,7 +43,7 @@ def test_bad_canvas_size(bad):
 
 def test_get_preset():
     assert get_preset("paper") is PAPER and get_preset(SMALL) is SMALL
-    with pytest.raises(ValueError, match=r"unknown preset 'large'.*\['paper', 'small', 'tiny'\]"):
+    with pytest.raises(ValueError, match=r"unknown preset 'large'.*\['laptop', 'paper', 'small', 'tiny'\]"):
         get_preset("large")
 
 

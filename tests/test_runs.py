@@ -1,14 +1,17 @@
+import dataclasses
 
 import pandas as pd
 import pytest
 import torch
 
-from transinv import runs
+import transinv.presets
+import transinv.train
+from transinv import runs, tables
 from transinv.evaluate import eval_batch_size
 from transinv.runs import RunConfig, directory, identity, lifecycle, load_checkpoint, run
 from transinv.scheduler import run_all
 from transinv.stopping import StoppingRule
-from transinv.train import resolve_device
+from transinv.train import Speed, resolve_device
 
 DIGITS = RunConfig("mnist", "translated", classes=(0, 1, 2))
 
@@ -166,9 +169,31 @@ def test_a_checkpoint_of_another_run_is_refused(tiny_preset, tmp_path):
 def test_reading_finds_a_run_finished_at_the_other_precision(tiny_preset, tmp_path):
     """Paper-preset runs train on a GPU in bfloat16 (part of their id); the book reads them on a CPU."""
     on_gpu = run(DIGITS, tmp_path, device="cpu", precision="bf16", progress=False)
-    assert runs.find_run(DIGITS, tmp_path, device="cpu").id != on_gpu.id
-    assert runs.find_finished(DIGITS, tmp_path, device="cpu").id == on_gpu.id
+    assert runs.find_run(DIGITS, tmp_path, device="cpu", precision="float32").id != on_gpu.id
+    assert runs.find_finished(DIGITS, tmp_path, device="cpu", precision="float32").id == on_gpu.id
     assert [r.id for r in run_all([DIGITS], tmp_path, device="cpu", train=False)] == [on_gpu.id]
+
+
+@pytest.mark.parametrize("made_with_bf16", [True, False])
+def test_a_cpu_reuses_runs_made_on_a_cpu_with_the_other_precision(tiny_preset, tmp_path, monkeypatch, made_with_bf16):
+    """bf16 where the CPU has it, float32 elsewhere; either CPU reuses the other's finished runs, training nothing."""
+    monkeypatch.setattr(transinv.train, "cpu_has_bf16", lambda: made_with_bf16)
+    made = run(DIGITS, tmp_path, device="cpu", progress=False)
+    assert made.config["precision"] == ("bf16" if made_with_bf16 else "float32")
+    monkeypatch.setattr(transinv.train, "cpu_has_bf16", lambda: not made_with_bf16)
+    assert runs.find_run(DIGITS, tmp_path, device="cpu").id == made.id
+    monkeypatch.setattr(lifecycle, "_train", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    assert run(DIGITS, tmp_path, device="cpu", progress=False).id == made.id
+    assert [p.name for p in tmp_path.iterdir()] == [made.id]
+
+
+def test_models_without_a_fast_bf16_path_stay_in_float32_on_every_cpu(monkeypatch):
+    monkeypatch.setattr(transinv.train, "cpu_has_bf16", lambda: True)
+    cpu = torch.device("cpu")
+    assert Speed.for_device(cpu, "auto", "vgg16_bn_small").autocast
+    assert not Speed.for_device(cpu, "auto", "efficientnet_lite0").autocast
+    monkeypatch.setattr(transinv.train, "cpu_has_bf16", lambda: False)
+    assert not Speed.for_device(cpu, "auto", "vgg16_bn_small").autocast
 
 
 def finished_without_model(tmp_path, config=DIGITS):
@@ -315,3 +340,23 @@ def test_runs_from_before_data_keys_get_their_new_id(tiny_preset, tmp_path):
         r.path.rename(tmp_path / old_id)
     assert migrate.migrate(tmp_path) == {"old-parent": parent.id, "old-child": child.id}
     assert runs.find_run(child_config, tmp_path, device="cpu").finished
+
+
+@pytest.mark.parametrize("placement", ["one_location", "translated"])
+def test_a_preset_with_own_items_keeps_the_run_s_own_accuracy_on_held_out_items(tiny_preset, tmp_path, monkeypatch,
+                                                                                   placement):
+    monkeypatch.setitem(transinv.presets.PRESETS, "small", dataclasses.replace(tiny_preset, own_items=20))
+    done = run(RunConfig("mnist", placement, classes=(0, 1, 2)), tmp_path, progress=False)
+    own = done.own
+    assert own["n"].tolist() == [7, 7, 7] and done.result["own_items"] == 21  # 20 spread over 3 classes, rounded up
+    assert tables.own_accuracy(done) == own["correct"].sum() / 21
+    assert run(RunConfig("mnist", placement, classes=(0, 1, 2)), tmp_path, progress=False).id == done.id
+
+
+def test_own_items_left_at_its_default_keeps_every_run_id(tmp_path, monkeypatch):
+    """Runs made before the preset had own_items (and the caps) keep their ids."""
+    monkeypatch.setattr(identity, "data_key", lambda name: "the data")
+    resolved, _ = identity.resolve(DIGITS, tmp_path)
+    assert not {"own_items", "max_iters", "pretrain_max_iters"} & set(resolved["preset_settings"])
+    laptop, _ = identity.resolve(dataclasses.replace(DIGITS, preset="laptop"), tmp_path)
+    assert laptop["preset_settings"]["own_items"] == 300

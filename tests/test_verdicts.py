@@ -10,8 +10,8 @@ import math
 import pandas as pd
 import pytest
 
-from transinv.verdicts import (ACQUIRED, ASYMMETRY, FORGETTING, INVARIANT, LEARNED, MOST, NEAR_CHANCE, NOT_TESTABLE,
-                               claims_table)
+from transinv.verdicts import (ACQUIRED, ASYMMETRY, CRITERION, FORGETTING, INVARIANT, LEARNED, MOST, NEAR_CHANCE,
+                               NOT_TESTABLE, claims_table)
 
 
 def under(x):
@@ -24,6 +24,12 @@ def over(x):
     return math.nextafter(x, math.inf)
 
 
+def learned_at(accuracy):
+    """The fixtures' gate: a network with own accuracy 0.9 learned its task, one at 0.5 (or just under 0.75) did
+    not; NaN (no network, or no pretraining) stays NaN."""
+    return float("nan") if accuracy != accuracy else accuracy >= 0.75
+
+
 def rows(pretrain, away, own=0.9, pretrain_own=None, model="vgg16_small", pretrain_placement=None):
     """Summary rows (transinv.tables.summarize's columns) of networks pretrained on ``pretrain``: one per
     fine-tuning dataset, ``away`` = {dataset: normalized accuracy away from the trained location}."""
@@ -31,7 +37,8 @@ def rows(pretrain, away, own=0.9, pretrain_own=None, model="vgg16_small", pretra
         pretrain_own = float("nan") if pretrain in ("vanilla", "imagenet") else 0.9
     return pd.DataFrame([{"pretrain": pretrain, "pretrain_placement": pretrain_placement, "dataset": d, "model": model,
                           "placement": "one_location", "seed": 0, "away_normalized": v, "normalized": v,
-                          "own_accuracy": own, "pretrain_own_accuracy": pretrain_own} for d, v in away.items()])
+                          "own_accuracy": own, "pretrain_own_accuracy": pretrain_own, "own_learned": learned_at(own),
+                          "pretrain_learned": learned_at(pretrain_own), "criterion_at": 100} for d, v in away.items()])
 
 
 def cosines(pairs, own=0.9, pretrain_own=0.9):
@@ -39,7 +46,9 @@ def cosines(pairs, own=0.9, pretrain_own=0.9):
     return pd.DataFrame([{"pretrain": p, "finetune": f, "condition": c, "dx": dx, "seed": 0, "label": 0,
                           "cosine": 1.0 if dx == 0 else v,
                           "own_accuracy": float("nan") if c == "vanilla" else own,
-                          "pretrain_own_accuracy": pretrain_own}
+                          "pretrain_own_accuracy": pretrain_own,
+                          "own_learned": float("nan") if c == "vanilla" else learned_at(own),
+                          "pretrain_learned": learned_at(pretrain_own)}
                          for (p, f), values in pairs.items()
                          for c, v in zip(("vanilla", "pretrained", "fine-tuned"), values) for dx in (0, 10, 20)])
 
@@ -58,7 +67,10 @@ def readouts(pairs, own=0.9, pretrain_own=0.9, per_label=1000):
                     table.append({"pretrain": p, "finetune": f, "condition": c, "seed": 0, "layer": layer, "x": dx,
                                   "dx": dx, "label": label, "n": per_label, "correct": correct,
                                   "own_accuracy": {"vanilla": float("nan"), "pretrained": pretrain_own}.get(c, own),
-                                  "pretrain_own_accuracy": pretrain_own})
+                                  "pretrain_own_accuracy": pretrain_own,
+                                  "own_learned": learned_at({"vanilla": float("nan"),
+                                                             "pretrained": pretrain_own}.get(c, own)),
+                                  "pretrain_learned": learned_at(pretrain_own)})
     return pd.DataFrame(table)
 
 
@@ -88,7 +100,7 @@ def tables(**changes):
                            rows("emnist18", {"mnist": 90}, pretrain_placement="translated"),
                            rows("vanilla", {"mnist": 5})]),
         "exp3_pretraining": pd.DataFrame({"placement": ["areas", "translated"], "normalized": [10, 90],
-                                          "own_accuracy": [0.9, 0.9]}),
+                                          "own_accuracy": [0.9, 0.9], "own_learned": [True, True]}),
     }
     return {**base, **changes}
 
@@ -109,7 +121,8 @@ def test_the_baseline_reproduces_every_claim():
 
 
 def test_the_thresholds_are_the_stated_ones():  # stated in the methods page
-    assert (LEARNED, INVARIANT, NEAR_CHANCE, MOST, ASYMMETRY, ACQUIRED, FORGETTING) == (0.75, 50, 20, 0.5, 20, 20, 10)
+    assert (CRITERION, LEARNED, INVARIANT, NEAR_CHANCE, MOST, ASYMMETRY, ACQUIRED, FORGETTING) == (
+        0.75, 50, 50, 20, 0.5, 20, 20, 10)
 
 
 # Claim 1: vanilla networks near chance away from the trained location (< NEAR_CHANCE), in experiments 1 and 2.
@@ -280,7 +293,7 @@ def exp3(segregated, translated=90):
 
 def exp3_pretraining(areas, translated=90, own=0.9):
     return pd.DataFrame({"placement": ["areas", "translated"], "normalized": [areas, translated],
-                         "own_accuracy": [own, 0.9]})
+                         "own_accuracy": [own, 0.9], "own_learned": [learned_at(own), True]})
 
 
 @pytest.mark.parametrize("segregated, translated, areas, expected", [
@@ -317,7 +330,7 @@ def test_each_claim_is_not_testable_when_its_networks_did_not_learn(claim, chang
 
 def test_claim3_judges_only_the_pairs_that_learned():
     changed = exp2(l2_fm=90, l2_mn=90)
-    changed.loc[changed["pretrain"] == "leek2", "pretrain_own_accuracy"] = 0.5  # its two pairs are left out
+    changed.loc[changed["pretrain"] == "leek2", ["pretrain_own_accuracy", "pretrain_learned"]] = 0.5, False  # left out
     text = claims_table(**tables(exp2=changed)).loc[3]
     assert text["verdict"] == "partly" and "4 of 6 pairs of networks are evidence" in text["we measured"]
     assert "4 of 4 off-diagonal pairs invariant" in text["we measured"]  # the Leek2 row at 90 is not counted

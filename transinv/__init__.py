@@ -18,7 +18,7 @@ from .executors import EXECUTORS, SlurmSettings
 from .evaluate import accuracy_at_and_away, grid_accuracy, normalized_accuracy
 from .models import MODELS, Classifier, create_model, freeze_features, replace_head
 from .scheduler import run_all
-from .presets import PAPER, PRESETS, SMALL, TINY, Preset, get_preset, scaled, with_canvas
+from .presets import LAPTOP, PAPER, PRESETS, SMALL, TINY, Preset, get_preset, scaled, with_canvas
 from .runs import Run, RunConfig, describe_run_id, find_run, finished_runs, load_checkpoint, run
 from .stimuli import (PLACEMENTS, ItemBank, area_centres, draw_batch, grid_centres, one_location_centres, place,
                       resize_items, sample_centres, translated_centres)
@@ -33,7 +33,7 @@ __all__ = [
     "accuracy_at_and_away", "grid_accuracy", "normalized_accuracy",
     "MODELS", "Classifier", "create_model", "freeze_features", "replace_head",
     "run_all",
-    "PAPER", "PRESETS", "SMALL", "TINY", "Preset", "get_preset", "scaled", "with_canvas",
+    "LAPTOP", "PAPER", "PRESETS", "SMALL", "TINY", "Preset", "get_preset", "scaled", "with_canvas",
     "Run", "RunConfig", "describe_run_id", "find_run", "finished_runs", "load_checkpoint", "resolve_device", "run",
     "PLACEMENTS", "ItemBank", "area_centres", "draw_batch", "grid_centres", "one_location_centres", "place",
     "resize_items", "sample_centres", "translated_centres",

@@ -18,6 +18,7 @@ from .representation import representation_tables
 from .runs import Run
 from .runs.directory import atomic_write
 from .stimuli import place, resize_items
+from .learned import learned_task
 from .tables import own_accuracy
 
 __all__ = ["cosine_similarity", "vanilla_cosines", "save_vanilla_cosines", "run_cosines", "cosine_conditions",
@@ -102,9 +103,10 @@ def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], prese
     """Cosine similarity versus displacement on each fine-tuning dataset's items, for the vanilla network,
     the pretrained one and the fine-tuned one: one row per (pretrain, finetune, condition, class, x).
 
-    ``own_accuracy`` says whether the network learned its own training task (:func:`transinv.tables.own_accuracy`;
-    NaN for the vanilla network, which is trained on nothing), ``pretrain_own_accuracy`` whether its pair's
-    pretraining did."""
+    ``own_accuracy`` is the network's accuracy on its own training task (:func:`transinv.tables.own_accuracy`;
+    NaN for the vanilla network, which is trained on nothing) and ``own_learned`` whether it learned it
+    (:func:`transinv.learned.learned_task`); ``pretrain_own_accuracy`` and ``pretrain_learned`` the same of its
+    pair's pretraining."""
     root = finetuned[0].path.parent if finetuned else None
     return _conditions(pretrained, finetuned,
                        lambda d, c, s: vanilla_cosines(d, preset, seed=s, results_root=root, classes=c),
@@ -112,7 +114,8 @@ def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], prese
 
 
 COSINE_COLUMNS = ["label", "class", "x", "dx", "cosine"]
-CONDITION_COLUMNS = ["pretrain", "finetune", "condition", "seed", "own_accuracy", "pretrain_own_accuracy"]
+CONDITION_COLUMNS = ["pretrain", "finetune", "condition", "seed", "own_accuracy", "pretrain_own_accuracy",
+                     "own_learned", "pretrain_learned"]
 
 
 def _conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], vanilla_table, run_table,
@@ -133,7 +136,9 @@ def _conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], vanilla_tab
             if table is not None:
                 parts.append(table.assign(pretrain=parent.config["dataset"], finetune=dataset, condition=condition,
                                           seed=seed, own_accuracy=own_accuracy(network) if network else float("nan"),
-                                          pretrain_own_accuracy=own_accuracy(parent)))
+                                          pretrain_own_accuracy=own_accuracy(parent),
+                                          own_learned=learned_task(network) if network else float("nan"),
+                                          pretrain_learned=learned_task(parent)))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns + CONDITION_COLUMNS)
 
 

@@ -9,9 +9,9 @@ from .datasets import ItemSet
 from .models import Classifier
 from .presets import N_AREAS, Preset
 from .speedups import current
-from .stimuli import CLASSES_PER_AREA, grid_centres, place, resize_items
+from .stimuli import CLASSES_PER_AREA, grid_centres, place, resize_items, sample_centres
 
-__all__ = ["test_items", "eval_batch_size", "grid_accuracy", "accuracy_at_and_away", "accuracy_in_own_areas",
+__all__ = ["test_items", "eval_batch_size", "grid_accuracy", "own_task_accuracy", "accuracy_at_and_away", "accuracy_in_own_areas",
            "normalized_accuracy"]
 
 
@@ -64,6 +64,30 @@ def grid_accuracy(model: Classifier, items: ItemSet, preset: Preset, *, per_clas
     table = pd.DataFrame({"x": centres[pairs[:, 0], 0].cpu(), "y": centres[pairs[:, 0], 1].cpu(),
                           "label": labels[pairs[:, 1]].cpu(), "correct": correct.cpu().int()})
     table = table.groupby(["x", "y", "label"], as_index=False).agg(n=("correct", "size"), correct=("correct", "sum"))
+    table["class"] = [items.classes[k] for k in table["label"]]
+    return table
+
+
+@torch.no_grad()
+def own_task_accuracy(model: Classifier, items: ItemSet, preset: Preset, placement: str, *, n_items: int,
+                      seed: int = 0, device: str | torch.device = "cpu", batch_size: int = 512,
+                      autocast: bool = False) -> pd.DataFrame:
+    """Accuracy on the run's own task: ``n_items`` held-out test items (spread evenly over the classes; all of a
+    class's where it has fewer), each placed once as in training (``placement``), with centres drawn by ``seed``.
+    One row per class with n items and n correct."""
+    model.eval()
+    per_class = -(-n_items // items.n_classes)
+    images, labels = test_items(items, per_class, seed)
+    centres = sample_centres(placement, preset, labels, torch.Generator().manual_seed(seed))
+    images, labels, centres = resize_items(images, preset.item_size).to(device), labels.to(device), centres.to(device)
+    correct = torch.empty(len(labels), dtype=torch.bool, device=device)
+    for start in range(0, len(labels), batch_size):
+        batch = slice(start, start + batch_size)
+        canvases = place(images[batch], centres[batch], preset.canvas_size, check=False)
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=autocast):
+            correct[batch] = model(canvases).argmax(1) == labels[batch]
+    table = pd.DataFrame({"label": labels.cpu(), "correct": correct.cpu().int()})
+    table = table.groupby("label", as_index=False).agg(n=("correct", "size"), correct=("correct", "sum"))
     table["class"] = [items.classes[k] for k in table["label"]]
     return table
 

@@ -65,16 +65,25 @@ def _check_repetitions(repetitions: int) -> None:
 CHOICES_FILE = "protocol.json"  # in a preset's results folder: the choices its runs were made with
 
 
-def _choices(root: Path) -> dict:
+def read_choices(root: str | Path) -> dict:
+    """The choices kept in ``root``'s :data:`CHOICES_FILE` (a preset's results folder): empty where none are."""
     file = Path(root) / CHOICES_FILE
     return json.loads(file.read_text()) if file.is_file() else {}
+
+
+def record_choice(root: str | Path, **choices) -> None:
+    """Keep ``choices`` in ``root``'s :data:`CHOICES_FILE`, beside those already there."""
+    kept = read_choices(root)
+    if any(kept.get(k) != v for k, v in choices.items()):
+        Path(root).mkdir(parents=True, exist_ok=True)
+        (Path(root) / CHOICES_FILE).write_text(json.dumps({**kept, **choices}, indent=2) + "\n")
 
 
 def imagenet_model(preset: str | Preset, root: str | Path, choice: str | None = None) -> str:
     """Experiment 1's ImageNet network for the runs in ``root`` (a preset's results folder): ``choice`` if given,
     else the one recorded there (:func:`record_imagenet_model`), else the preset's (VGG16 at the paper preset, as
     in the paper). A choice other than the recorded one is refused: the pages would mix two networks."""
-    recorded = _choices(Path(root)).get("imagenet_model")
+    recorded = read_choices(root).get("imagenet_model")
     if choice in (None, "recorded"):
         return recorded or get_preset(preset).imagenet_model
     if choice not in MODELS:
@@ -87,10 +96,7 @@ def imagenet_model(preset: str | Preset, root: str | Path, choice: str | None = 
 
 def record_imagenet_model(root: str | Path, model: str) -> None:
     """Keep the choice of experiment 1's ImageNet network in ``root``'s :data:`CHOICES_FILE`."""
-    choices = _choices(Path(root))
-    if choices.get("imagenet_model") != model:
-        Path(root).mkdir(parents=True, exist_ok=True)
-        (Path(root) / CHOICES_FILE).write_text(json.dumps({**choices, "imagenet_model": model}, indent=2) + "\n")
+    record_choice(root, imagenet_model=model)
 
 
 # Running them: each entry point trains what is missing of its graph (transinv.protocol) and returns its runs by

@@ -15,7 +15,6 @@ from .plots import accuracy_heatmap
 from .presets import Preset
 from .runs import Run
 from .tables import summarize
-from .verdicts import LEARNED
 from .stimuli import place, resize_items
 
 __all__ = ["prediction_explorer", "heatmap_browser"]
@@ -66,7 +65,7 @@ def _label(r: Run) -> str:
     row = summarize([r]).iloc[0]
     start = "" if row["pretrain"] == "vanilla" else f", from {row['pretrain']}"
     return (f"{row['dataset']} {row['placement'].replace('_', ' ')}{start}, seed {row['seed']} "
-            f"({'learned' if row['own_accuracy'] >= LEARNED else 'did not learn'} its task: {row['own_accuracy']:.2f})")
+            f"({'learned' if row['own_learned'] else 'did not learn'} its task: {row['own_accuracy']:.2f})")
 
 
 def heatmap_browser(runs: Sequence[Run]) -> widgets.Widget:

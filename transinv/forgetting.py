@@ -17,14 +17,15 @@ import pandas as pd
 from . import protocol
 from .analysis import run_cosines, vanilla_cosines
 from .evaluate import normalized_accuracy
-from .experiments import Transfer
+from .experiments import Transfer, read_choices, record_choice
 from .protocol import CONDITIONS, CONTROL, Pair
 from .runs import Run
 from .scheduler import train_graph
+from .learned import learned_task
 from .tables import mean_std, own_accuracy, summarize
 from .verdicts import NEAR_CHANCE, learned
 
-__all__ = ["CONDITIONS", "COLOURS", "Pair", "CONTROL", "forgetting_pairs", "pairs_from_table", "Forgetting",
+__all__ = ["CONDITIONS", "COLOURS", "Pair", "CONTROL", "forgetting_pairs", "chosen_pairs", "pairs_from_table", "Forgetting",
            "forgetting", "condition_of", "forgetting_table", "by_condition", "forgetting_cosines"]
 
 COLOURS = {"vanilla": "tab:gray", "pretrained": "black",  # the same condition in the same colour on every figure
@@ -39,11 +40,28 @@ def forgetting_pairs(exp2: Transfer) -> list[Pair]:
                                                              for r in exp2.finetuned]))
 
 
+def chosen_pairs(exp2: Transfer, root: str | Path, *, record: bool = False) -> tuple[list[Pair], str | None]:
+    """The pairs beyond the paper for the runs in ``root`` (a preset's results folder), and why where they were
+    recorded: the choice kept in its :data:`transinv.experiments.CHOICES_FILE` once the experiment's runs were
+    made, so that a later change of the rule or of experiment 2's runs does not change the experiment under its
+    runs; else :func:`forgetting_pairs` (kept there with ``record``, when there are some)."""
+    choices = read_choices(root)
+    if "forgetting_pairs" in choices:
+        return ([Pair(p, f, pc and tuple(pc), fc and tuple(fc)) for p, f, pc, fc in choices["forgetting_pairs"]],
+                choices.get("forgetting_pairs_why"))
+    pairs = forgetting_pairs(exp2)
+    if record and pairs:
+        record_choice(root, forgetting_pairs=[list(p) for p in pairs],
+                      forgetting_pairs_why="chosen by the rule on experiment 2's finished runs when this experiment's "
+                                           "runs were first trained")
+    return pairs, None
+
+
 def pairs_from_table(table: pd.DataFrame) -> list[Pair]:
     """The rule, fixed in advance, on experiment 2's fine-tunings (a :func:`transinv.tables.summarize` table with
     ``pretrain_criterion``: whether the pretraining stopped on the authors' training-accuracy criterion): the
-    pretraining reached that criterion and learned (test accuracy over the canvas at least
-    :data:`transinv.verdicts.LEARNED`); the plain fine-tuning, on another dataset, learned its task; and its
+    pretraining stopped on that criterion and learned its task (:func:`transinv.learned.learned_task`); the plain
+    fine-tuning, on another dataset, learned its task; and its
     normalized accuracy away from the trained location, averaged over the repetitions, is below
     :data:`transinv.verdicts.NEAR_CHANCE`. In the table's order."""
     table = table[table["pretrain_criterion"] & learned(table) & (table["pretrain"] != table["dataset"])]
@@ -120,7 +138,8 @@ def by_condition(table: pd.DataFrame) -> pd.DataFrame:
 def forgetting_cosines(result: Forgetting) -> pd.DataFrame:
     """Cosine similarity versus displacement (:func:`transinv.analysis.cosine_similarity`) on each pair's
     fine-tuning items: of the vanilla network, of the pretrained one, and of the network fine-tuned under each
-    condition. One row per (pair, condition, seed, class, x), with ``own_accuracy`` (NaN for vanilla networks)."""
+    condition. One row per (pair, condition, seed, class, x), with ``own_accuracy`` and ``own_learned`` (NaN for
+    vanilla networks)."""
     parts, before, vanilla = [], set(), {}
     for r in result.finetuned:
         pair, seed = _pair_of(r), r.config["seed"]
@@ -140,7 +159,8 @@ def forgetting_cosines(result: Forgetting) -> pd.DataFrame:
             else:
                 table = run_cosines(network, pair.finetune, classes=classes)
             parts.append(table.assign(pair=pair.name, condition=condition, seed=seed,
-                                      own_accuracy=own_accuracy(network) if network else float("nan")))
-    columns = ["label", "class", "x", "dx", "cosine", "pair", "condition", "seed", "own_accuracy"]
+                                      own_accuracy=own_accuracy(network) if network else float("nan"),
+                                      own_learned=learned_task(network) if network else float("nan")))
+    columns = ["label", "class", "x", "dx", "cosine", "pair", "condition", "seed", "own_accuracy", "own_learned"]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 

@@ -30,7 +30,7 @@ from . import protocol
 from .analysis import VANILLA_FOLDER
 from .executors import EXECUTORS
 from .experiments import CHOICES_FILE, exp2, imagenet_model, record_imagenet_model, results_dir
-from .forgetting import forgetting_pairs
+from .forgetting import chosen_pairs
 from .graph import Graph
 from .models import MODELS
 from .presets import get_preset
@@ -47,9 +47,9 @@ __all__ = ["beyond_pairs", "graph", "size",
 def beyond_pairs(preset: str, results_root: str | Path) -> list[protocol.Pair]:
     """The pairs beyond the paper: chosen by :func:`transinv.forgetting.forgetting_pairs` from the finished runs of
     experiment 2's first repetition (seed 0), and the control."""
-    datasets = protocol.PAPER_DATASETS
-    exp2_runs = exp2(datasets, datasets, preset, 1, 0, results_dir(results_root, preset), train=False)
-    return forgetting_pairs(exp2_runs) + [protocol.CONTROL]
+    datasets, root = protocol.PAPER_DATASETS, results_dir(results_root, preset)
+    return chosen_pairs(exp2(datasets, datasets, preset, 1, 0, root, train=False), root, record=True)[0] + [
+        protocol.CONTROL]
 
 
 def graph(preset: str, seed: int, results_root: str | Path, *, imagenet: str | None = None,

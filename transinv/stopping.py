@@ -40,12 +40,15 @@ class StoppingRule:
     @classmethod
     def for_preset(cls, preset: Preset, placement: str = "one_location") -> StoppingRule:
         """The rule at ``preset``'s scale for runs of this placement: cap and windows times the preset's
-        ``iter_scale`` (one location) or ``pretrain_iter_scale`` (translated, areas), at least 1."""
-        factor = preset.iter_scale if placement == "one_location" else preset.pretrain_iter_scale
+        ``iter_scale`` (one location) or ``pretrain_iter_scale`` (translated, areas), at least 1; the cap is the
+        preset's ``max_iters`` (``pretrain_max_iters``) where it sets one."""
+        one_location = placement == "one_location"
+        factor = preset.iter_scale if one_location else preset.pretrain_iter_scale
+        cap = preset.max_iters if one_location else preset.pretrain_max_iters
 
         def scale(n: int) -> int:
             return max(1, int(n * factor + 0.5))  # half up, as the presets round
-        return cls(window=scale(WINDOW), patience=scale(PATIENCE), max_iters=scale(MAX_ITERS))
+        return cls(window=scale(WINDOW), patience=scale(PATIENCE), max_iters=cap or scale(MAX_ITERS))
 
     def update(self, loss: float, accuracy: float) -> str | None:
         """Record one batch; return why to stop ('accuracy', 'loss_plateau', 'max_iters') or None."""

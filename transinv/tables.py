@@ -7,19 +7,26 @@ import pandas as pd
 
 from .datasets import BY_COMPLEXITY
 from .evaluate import accuracy_at_and_away, accuracy_in_own_areas, normalized_accuracy
+from .learned import criterion_at, learned_task
 from .runs import Run
 
 __all__ = ["SUMMARY_COLUMNS", "own_accuracy", "summarize", "compute_by_kind", "pooled_grids", "rounded", "mean_std",
            "runs_table", "in_paper_order"]
 
 SUMMARY_COLUMNS = ["run", "dataset", "placement", "pretrain", "pretrain_placement", "model", "seed", "n_classes",
-                   "own_accuracy", "pretrain_own_accuracy", "accuracy", "at_trained", "away", "normalized",
+                   "own_accuracy", "pretrain_own_accuracy", "criterion_at", "own_learned", "pretrain_learned",
+                   "accuracy", "at_trained", "away", "normalized",
                    "away_normalized", "iterations", "stop_reason", "seconds"]
 
 
 def own_accuracy(r: Run) -> float:
-    """Test accuracy of a run on its own training task: at the trained location for one-location runs,
-    over the whole canvas for fully translated ones, inside each class's own area for segregated ones."""
+    """Test accuracy of a run on its own training task: on its held-out items placed as in training where it has
+    that table (:attr:`transinv.runs.Run.own`, presets with ``own_items``); else from its grid, at the trained
+    location for one-location runs, over the whole canvas for fully translated ones, inside each class's own area
+    for segregated ones."""
+    own = r.own
+    if own is not None:
+        return float(own["correct"].sum() / own["n"].sum())
     grid, preset, placement = r.grid, r.preset, r.config["placement"]
     if placement == "one_location":
         return accuracy_at_and_away(grid, preset.trained_centre)[0]
@@ -46,7 +53,9 @@ def summarize(runs: Iterable[Run]) -> pd.DataFrame:
     and ``away`` so that chance is 0 and perfect is 100. ``pretrain`` says in words what the run was
     pretrained on; ``pretrain_placement`` is that pretraining's placement (None from scratch or ImageNet).
     ``own_accuracy`` is the run's accuracy on its own training task (:func:`own_accuracy`), and
-    ``pretrain_own_accuracy`` its parent's (NaN without one): whether each network learned.
+    ``pretrain_own_accuracy`` its parent's (NaN without one); ``criterion_at`` the iteration at which its running
+    training accuracy reached the authors' criterion (NaN: never), ``own_learned`` whether it learned its own task
+    (:func:`transinv.learned.learned_task`) and ``pretrain_learned`` whether its parent did (NaN without one).
     """
     rows = []
     for r in runs:
@@ -59,6 +68,8 @@ def summarize(runs: Iterable[Run]) -> pd.DataFrame:
                      "model": config["model"], "seed": config["seed"], "n_classes": config["num_classes"],
                      "own_accuracy": own_accuracy(r),
                      "pretrain_own_accuracy": own_accuracy(r.parent) if r.is_finetuning else float("nan"),
+                     "criterion_at": criterion_at(r) or float("nan"), "own_learned": learned_task(r),
+                     "pretrain_learned": learned_task(r.parent) if r.is_finetuning else float("nan"),
                      "accuracy": accuracy, "at_trained": at, "away": away,
                      "normalized": normalized_accuracy(accuracy, config["num_classes"]),
                      "away_normalized": normalized_accuracy(away, config["num_classes"]),

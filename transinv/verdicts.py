@@ -1,9 +1,9 @@
 """Claim by claim: what the paper reports, what we measured, and a verdict by a rule stated in advance.
 
-Only networks that learned their own training task are evidence: a network learned when its test
-accuracy on that task (:func:`transinv.tables.own_accuracy`: at the trained location, over the canvas,
-or inside its own areas) is at least ``LEARNED`` (0.75, the authors' training criterion), and a
-fine-tuned network counts only if its pretraining learned too. A claim whose networks did not learn
+Only networks that learned their own training task are evidence (:mod:`transinv.learned`): its running training
+accuracy reached the authors' criterion (0.75), and its normalized test accuracy on held-out items of the task is
+at least ``LEARNED`` (50: halfway from chance to perfect); a fine-tuned network counts only if its pretraining
+learned too. A claim whose networks did not learn
 is "not testable at this preset", never "not reproduced".
 
 Accuracies away from the trained location are normalized (chance 0, perfect 100), so that
@@ -22,13 +22,13 @@ import pandas as pd
 
 from .analysis import mean_cosine_away, mean_readout_away
 from .datasets import BY_COMPLEXITY
+from .learned import CRITERION, LEARNED
 
-__all__ = ["LEARNED", "INVARIANT", "NEAR_CHANCE", "MOST", "ASYMMETRY", "ACQUIRED", "FORGETTING", "READOUT_LAYER",
+__all__ = ["CRITERION", "LEARNED", "INVARIANT", "NEAR_CHANCE", "MOST", "ASYMMETRY", "ACQUIRED", "FORGETTING", "READOUT_LAYER",
            "NOT_TESTABLE", "NOT_RUN", "PAPER_CLAIMS", "BEYOND",
            "learned", "learning_note", "learned_cosines", "mark_unlearned_pretraining", "beyond_the_paper",
            "claims_table"]
 
-LEARNED = 0.75      # accuracy on its own training task from which a network counts as evidence
 INVARIANT = 50      # normalized accuracy away from the trained location: invariant from here on
 NEAR_CHANCE = 20    # ... and not invariant below this
 MOST = 0.5          # "most": a share above this
@@ -60,8 +60,12 @@ BEYOND = ("The discussion proposes, without testing it, that fine-tuning on comp
 def learned(table: pd.DataFrame) -> pd.Series:
     """Which rows of a :func:`transinv.tables.summarize` table are evidence: the network learned its own task,
     and so did its pretraining, if it had one."""
-    parent = table["pretrain_own_accuracy"]
-    return (table["own_accuracy"] >= LEARNED) & (parent.isna() | (parent >= LEARNED))
+    parent = table["pretrain_learned"]
+    return table["own_learned"].astype(bool) & (parent.isna() | (parent == True))  # noqa: E712 (NaN: no pretraining)
+
+
+_GATE = (f"running training accuracy past the authors' {CRITERION}, and at least {LEARNED} normalized on held-out "
+         f"items of its task")
 
 
 def _whole(value: float) -> str:
@@ -189,7 +193,7 @@ def _claim3(exp2: pd.DataFrame) -> tuple[str, str]:
 def _cosine_evidence(cosines: pd.DataFrame) -> pd.Series:
     """Rows of a cosine table that are evidence: vanilla networks; pretrained ones that learned; fine-tuned ones
     that learned, from a pretraining that learned."""
-    own, parent = cosines["own_accuracy"] >= LEARNED, cosines["pretrain_own_accuracy"] >= LEARNED
+    own, parent = cosines["own_learned"] == True, cosines["pretrain_learned"] == True  # noqa: E712 (NaN: vanilla)
     condition = cosines["condition"]
     return (condition == "vanilla") | ((condition == "pretrained") & own) | ((condition == "fine-tuned") & own & parent)
 
@@ -275,7 +279,7 @@ def _claim4(cosines: pd.DataFrame, readout: pd.DataFrame | None) -> tuple[str, s
 
 
 def _claim5(exp3: pd.DataFrame, exp3_pretraining: pd.DataFrame) -> tuple[str, str]:
-    pretraining = exp3_pretraining[exp3_pretraining["own_accuracy"] >= LEARNED]
+    pretraining = exp3_pretraining[exp3_pretraining["own_learned"].astype(bool)]
     own = pretraining.groupby("placement", sort=False)["normalized"].mean()
     n = len(exp3_pretraining) + len(exp3)
     k = len(pretraining) + int(learned(exp3).sum())
@@ -364,13 +368,14 @@ def learning_note(table: pd.DataFrame) -> str:
         return "No finished runs to show yet."
     failed = table[~learned(table)]
     if failed.empty:
-        return f"All {len(table)} networks learned their own training task (accuracy on it ≥ {LEARNED})."
+        return f"All {len(table)} networks learned their own training task ({_GATE})."
     lines = [f"- {r.dataset}, {r.placement}, from {r.pretrain} (seed {r.seed}): {r.own_accuracy:.2f} on its own task"
+             + ("" if r.criterion_at == r.criterion_at else ", criterion never reached")
              + (f", its pretraining {r.pretrain_own_accuracy:.2f}" if r.pretrain_own_accuracy == r.pretrain_own_accuracy
                 else "") for r in failed.itertuples()]
-    return (f"**{len(failed)} of {len(table)} networks did not learn** their own training task (accuracy on it "
-            f"below {LEARNED}, or their pretraining's): they are not evidence for or against the paper, and the "
-            f"verdicts leave them out.\n\n" + "\n".join(lines))
+    return (f"**{len(failed)} of {len(table)} networks did not learn** their own training task, or their pretraining "
+            f"did not (learned: {_GATE}): they are not evidence for or against the paper, and the verdicts leave them "
+            f"out.\n\n" + "\n".join(lines))
 
 
 def learned_cosines(cosines: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -383,15 +388,15 @@ def learned_cosines(cosines: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     if networks.empty:
         return kept, "No finished runs to show yet."
     if left_out.empty:
-        return kept, f"All {len(networks)} pretrained and fine-tuned networks learned their own task (≥ {LEARNED})."
+        return kept, f"All {len(networks)} pretrained and fine-tuned networks learned their own task ({_GATE})."
     listed = ", ".join(f"{r.condition} {r.pretrain}" + (f" → {r.finetune}" if r.condition == "fine-tuned" else "")
                        + f" ({r.own_accuracy:.2f})" for r in left_out.itertuples())
     return kept, (f"**{len(left_out)} of {len(networks)} networks are left out of the curves**: they did not learn "
-                  f"their own task, or their pretraining did not (accuracy on it below {LEARNED}): {listed}.")
+                  f"their own task, or their pretraining did not (learned: {_GATE}): {listed}.")
 
 
 def mark_unlearned_pretraining(table: pd.DataFrame) -> pd.DataFrame:
     """A copy of a :func:`transinv.tables.summarize` (or cosine) table whose ``pretrain`` labels say "(not learned)"
     where the pretraining did not learn its own task: for figures, which keep those rows, marked."""
-    failed = table["pretrain_own_accuracy"] < LEARNED  # NaN (no pretraining) is not marked
+    failed = table["pretrain_learned"] == False  # noqa: E712 (NaN, no pretraining, is not marked)
     return table.assign(pretrain=table["pretrain"].where(~failed, table["pretrain"] + " (not learned)"))

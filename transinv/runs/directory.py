@@ -94,6 +94,13 @@ class Run:
         return pd.read_csv(self.path / "grid.csv.gz")
 
     @property
+    def own(self) -> pd.DataFrame | None:
+        """Accuracy on held-out items of its own task, placed as in training (one row per class), where its preset
+        asks for it (``own_items``); None else: its own accuracy is then read from the grid."""
+        path = self.path / "own.csv.gz"
+        return pd.read_csv(path) if path.is_file() else None
+
+    @property
     def grid_fingerprint(self) -> str:
         """Which training made the run: a digest of its grid table's content (two trainings on a GPU differ). A
         fine-tuning records its parent's as ``parent_grid``, so that no table mixes two trainings of one parent."""

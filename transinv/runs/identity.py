@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..datasets import DATASETS, data_key, n_classes
 from ..models import MODELS
-from ..presets import Preset, get_preset, with_canvas
+from ..presets import LATER_PRESET_SETTINGS, Preset, get_preset, with_canvas
 from ..stimuli import PLACEMENTS
 from .directory import Run
 from .old_tasks import OLD_TASK_METHODS
@@ -85,7 +85,7 @@ def resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
         preset = dataclasses.replace(preset, lr=float(f"{preset.lr * config.lr_factor:.6g}"))  # 3e-05, not 2.99...e-05
     resolved = {**dataclasses.asdict(config), "classes": list(config.classes) if config.classes else None,
                 "model": model, "num_classes": len(config.classes) if config.classes else n_classes(config.dataset),
-                "canvas_size": canvas_size, "preset_settings": dataclasses.asdict(preset), "parent": parent,
+                "canvas_size": canvas_size, "preset_settings": _settings(preset), "parent": parent,
                 "data": data_key(config.dataset)}
     for name, default in LATER_SETTINGS.items():
         if resolved[name] == default:
@@ -93,6 +93,11 @@ def resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
     if config.keep_old_task:
         resolved["old_task"] = dict(OLD_TASK_METHODS[config.keep_old_task].settings)
     return resolved, preset
+
+
+def _settings(preset: Preset) -> dict:
+    settings = dataclasses.asdict(preset)
+    return {k: v for k, v in settings.items() if k not in LATER_PRESET_SETTINGS or v != LATER_PRESET_SETTINGS[k]}
 
 
 def run_id(resolved: dict) -> str:

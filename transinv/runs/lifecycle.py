@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from ..datasets import ItemSet, load_dataset, select_classes
-from ..evaluate import eval_batch_size, grid_accuracy
+from ..evaluate import eval_batch_size, grid_accuracy, own_task_accuracy
 from ..models import Classifier, create_model, freeze_features, replace_head
 from ..stimuli import ItemBank, canvas_stats
 from ..stopping import StoppingRule
@@ -34,16 +34,28 @@ __all__ = ["run", "find_run", "find_finished", "load_shipped_model", "viewable_m
 
 # Finding a run: its directory, named by its full configuration at the precision it trains in.
 
-def _locate(config: RunConfig, results_root: Path, speed: Speed) -> Run:
+def _locate(config: RunConfig, results_root: Path, device: torch.device, precision: str) -> tuple[Run, Speed]:
+    """The run and how it trains. Under ``precision="auto"`` a run that exists at the other precision is that
+    run where the chosen one does not (finished, or started and not begun here): committed runs made in bfloat16
+    serve a CPU without it, and float32 ones a CPU with it, never trained again."""
     resolved, preset = resolve(config, results_root)
-    resolved["precision"] = "bf16" if speed.autocast else "float32"
-    return Run(results_root / run_id(resolved), _config=resolved, _preset=preset)
+    speed = Speed.for_device(device, precision, resolved["model"])
+
+    def at(autocast: bool) -> Run:
+        settings = {**resolved, "precision": "bf16" if autocast else "float32"}
+        return Run(results_root / run_id(settings), _config=settings, _preset=preset)
+    chosen = at(speed.autocast)
+    if precision == "auto" and not chosen.finished:
+        other = at(not speed.autocast)
+        if other.finished or (other.path.is_dir() and not chosen.path.is_dir()):
+            return other, dataclasses.replace(speed, autocast=not speed.autocast)
+    return chosen, speed
 
 
 def find_run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
              precision: str = "auto") -> Run:
     """The run directory that ``run(config, ...)`` would use, finished or not; nothing is trained."""
-    return _locate(config, Path(results_root).expanduser(), Speed.for_device(resolve_device(device), precision))
+    return _locate(config, Path(results_root).expanduser(), resolve_device(device), precision)[0]
 
 
 def find_finished(config: RunConfig, results_root: str | Path = "results", *,
@@ -66,7 +78,9 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
         need_model: bool = False) -> Run:
     """Train and evaluate ``config`` once; later calls return the finished run (or resume an unfinished one).
 
-    ``precision``: 'auto' (bfloat16 autocast on a GPU, float32 on the CPU), 'float32' or 'bf16'.
+    ``precision``: 'auto' (bfloat16 autocast on a GPU, and on a CPU with native bf16 for the models in
+    :data:`transinv.train.BF16_ON_CPU`; float32 else; a run finished at the other precision is reused), 'float32'
+    or 'bf16'.
     ``need_model``: a finished run without its checkpoint is trained again (same seed) to restore it;
     its tables are kept, and the restored model must reproduce its grid table (else RuntimeError, and no
     checkpoint). Fine-tuned runs need their parent's model: restore the parent first.
@@ -74,13 +88,13 @@ def run(config: RunConfig, results_root: str | Path = "results", *, device: str 
     started = time.perf_counter()
     results_root = Path(results_root).expanduser()
     device = resolve_device(device)
-    speed = Speed.for_device(device, precision)
-    this = _locate(config, results_root, speed)
+    this, speed = _locate(config, results_root, device, precision)
     if this.ready(need_model):
         return this
     if this.finished:
-        return _retrain_model(this, lambda: run(config, results_root, device=device, precision=precision,
-                                               progress=progress, checkpoint_seconds=checkpoint_seconds))
+        return _retrain_model(this, lambda: run(config, results_root, device=device,
+                                               precision=this.config["precision"], progress=progress,
+                                               checkpoint_seconds=checkpoint_seconds))
     items = _items(config.dataset, config.classes)  # before the run directory exists: missing data leave nothing
     try:
         this.path.mkdir(parents=True, exist_ok=True)
@@ -204,13 +218,17 @@ def _evaluate(this: Run, model: Classifier, items: ItemSet, state: dict, device:
     iterations = int(this.log["iteration"].max()) + 1
     start = time.perf_counter()
     grid = _grid(this, model, items, device, speed)
+    own = _own(this, model, items, device, speed)
     eval_seconds = time.perf_counter() - start
+    if own is not None:
+        atomic_write(this.path / "own.csv.gz", lambda name: own.to_csv(name, index=False, compression="gzip"))
     atomic_write(this.path / "grid.csv.gz", lambda name: grid.to_csv(name, index=False, compression="gzip"))
     write_json(this.path / "done.json", {
         "stop_reason": state["reason"], "iterations": iterations, "train_seconds": round(state["train_seconds"], 1),
         "train_images_per_second": round(iterations * preset.batch_size / state["train_seconds"], 1),
         "eval_seconds": round(eval_seconds, 1), "setup_seconds": round(setup_seconds, 1),
         "eval_items_per_location": int(grid.groupby(["x", "y"])["n"].sum().iloc[0]),
+        **({"own_items": int(own["n"].sum())} if own is not None else {}),
         "input_mean": round(float(model.mean[0]), 4), "input_std": round(float(model.std[0]), 4),
         "batchnorm_recalibrated": state.get("batchnorm_recalibrated", False),
         "device": str(device), "device_name": device_name(device), "data_source": items.source, "torch": torch.__version__,
@@ -222,6 +240,14 @@ def _grid(this: Run, model: Classifier, items: ItemSet, device: torch.device, sp
     preset = this.preset
     return grid_accuracy(model, items, preset, per_class=preset.eval_items_per_class(items.n_classes), device=device,
                          batch_size=eval_batch_size(preset, device), autocast=speed.autocast)
+
+
+def _own(this: Run, model: Classifier, items: ItemSet, device: torch.device, speed: Speed) -> pd.DataFrame | None:
+    preset = this.preset
+    if preset.own_items is None:
+        return None
+    return own_task_accuracy(model, items, preset, this.config["placement"], n_items=preset.own_items, device=device,
+                             batch_size=eval_batch_size(preset, device), autocast=speed.autocast)
 
 
 def _retrain_model(this: Run, train_again) -> Run:
