@@ -173,12 +173,12 @@ if len(read_away):
     plots.transfer_matrix(read_away[read_away["condition"] == "fine-tuned"].rename(columns={"away": "normalized"}));
 
 # %%
-tables.rounded(read_away.pivot_table(index=["pretrain", "condition"], columns="finetune", values="away", sort=False),
-               0) if len(read_away) else Markdown("No read-out yet.")
+tables.mean_std_grid(read_away, ["pretrain", "condition"], "finetune", "away", 0) if len(read_away) else Markdown(
+    "No read-out yet.")
 
 # %%
 by_pair = analysis.mean_cosine_away(cosines)
 plots.transfer_matrix(by_pair[by_pair["condition"] == "fine-tuned"], value="cosine", vmax=1);
 
 # %%
-tables.rounded(by_pair.pivot_table(index=["pretrain", "condition"], columns="finetune", values="cosine", sort=False))
+tables.mean_std_grid(by_pair, ["pretrain", "condition"], "finetune", "cosine")

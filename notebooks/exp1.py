@@ -52,6 +52,8 @@ from transinv.repetition import repetitions_note
 Markdown(repetitions_note(preset, results_root, repetitions, seed))
 
 # %%
+import pandas as pd
+
 from transinv import experiments as ex
 from transinv import plots, tables
 from transinv.verdicts import learning_note
@@ -86,10 +88,12 @@ plots.bars(table, x="dataset", hue="condition", value="accuracy", chance=chance)
 Markdown(learning_note(table))
 
 # %% [markdown]
-# The same numbers, split into accuracy at the trained location and everywhere else:
+# The same numbers, split into accuracy at the trained location and everywhere else (mean ± std
+# over repetitions):
 
 # %%
-tables.rounded(table.pivot_table(index="dataset", columns="condition", values=["at_trained", "away"], sort=False))
+pd.concat({where: tables.mean_std_grid(table, "dataset", "condition", where) for where in ("at_trained", "away")},
+          axis=1)
 
 # %% [markdown]
 # ## Where on the canvas

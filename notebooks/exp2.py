@@ -92,13 +92,13 @@ Markdown(learning_note(table))
 plots.bars(table, x="dataset", hue="pretrain", value="normalized");
 
 # %% [markdown]
-# Accuracy at the trained location and away from it, averaged over repetitions:
+# Accuracy away from the trained location, then at it, mean ± std over repetitions:
 
 # %%
-tables.rounded(table.pivot_table(index="pretrain", columns="dataset", values="away", sort=False))
+tables.mean_std_grid(table, "pretrain", "dataset", "away")
 
 # %%
-tables.rounded(table.pivot_table(index="pretrain", columns="dataset", values="at_trained", sort=False))
+tables.mean_std_grid(table, "pretrain", "dataset", "at_trained")
 
 # %% [markdown]
 # ## The runs

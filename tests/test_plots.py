@@ -57,6 +57,13 @@ def test_cosine_panels_show_every_curve_whole():
     assert all(ax.get_ylim()[0] <= lowest for ax in fig.axes if ax.lines)  # the kmnist panel is not cut off
 
 
+def test_transfer_matrix_gives_the_spread_over_repetitions():
+    table = pd.DataFrame([{"pretrain": "mnist", "finetune": "fmnist", "normalized": v} for v in (40.0, 60.0, 50.0)]
+                         + [{"pretrain": "mnist", "finetune": "mnist", "normalized": 90.0}])
+    texts = sorted(t.get_text() for t in transfer_matrix(table).axes[0].texts)
+    assert texts == ["50\n± 10", "90"]  # one run: no spread to show
+
+
 def test_transfer_matrix_marks_pairs_not_run():
     table = pd.DataFrame([{"pretrain": "mnist", "finetune": "mnist", "normalized": 90.0},
                           {"pretrain": "kmnist", "finetune": "fmnist", "normalized": 40.0}])

@@ -14,15 +14,17 @@ CHANCE = 1 / 5
 
 
 @pytest.mark.science
-def test_translation_invariance_is_learned_not_built_in(tmp_path):
-    pretrained = run(RunConfig("mnist", "translated", classes=(0, 1, 2, 3, 4)), tmp_path, progress=False)
-    finetuned = run(RunConfig("mnist", "one_location", classes=(5, 6, 7, 8, 9), init=pretrained.id), tmp_path,
-                    progress=False)
-    vanilla = run(RunConfig("mnist", "one_location", classes=(5, 6, 7, 8, 9)), tmp_path, progress=False)
+@pytest.mark.parametrize("precision", ["float32", "bf16"])  # bf16: what a CPU with native bfloat16 trains in
+def test_translation_invariance_is_learned_not_built_in(tmp_path, precision):
+    def trained(config):
+        return run(config, tmp_path, device="cpu", precision=precision, progress=False)
+    pretrained = trained(RunConfig("mnist", "translated", classes=(0, 1, 2, 3, 4)))
+    finetuned = trained(RunConfig("mnist", "one_location", classes=(5, 6, 7, 8, 9), init=pretrained.id))
+    vanilla = trained(RunConfig("mnist", "one_location", classes=(5, 6, 7, 8, 9)))
 
     (_, pretrain_off), (finetuned_on, finetuned_off), (vanilla_on, vanilla_off) = (
         accuracy_at_and_away(r.grid, SMALL.trained_centre) for r in (pretrained, finetuned, vanilla))
-    print(f"pretrained on 0-4, translated: {pretrain_off:.3f} off the trained location\n"
+    print(f"{precision}: pretrained on 0-4, translated: {pretrain_off:.3f} off the trained location\n"
           f"fine-tuned on 5-9 at one location: {finetuned_on:.3f} there, {finetuned_off:.3f} elsewhere\n"
           f"vanilla on 5-9 at one location: {vanilla_on:.3f} there, {vanilla_off:.3f} elsewhere")
     # 30 test items per centre (6 per class): at the trained centre the 95% interval is about +-0.1; away from it

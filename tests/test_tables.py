@@ -21,6 +21,14 @@ def test_one_run_says_so_instead_of_nan():
     assert shown["runs"].tolist() == [1, 2]
 
 
+def test_a_grid_of_means_gives_the_spread_over_repetitions_in_the_paper_s_order():
+    table = pd.DataFrame({"pretrain": ["leek2", "mnist", "mnist", "emnist"], "dataset": ["mnist"] * 4,
+                          "away": [0.1, 0.5, 0.7, -0.0001]})
+    shown = tables.mean_std_grid(table, "pretrain", "dataset", "away")
+    assert shown["mnist"].tolist() == ["0.00", "0.60 ± 0.14", "0.10"] and list(shown.index) == ["emnist", "mnist",
+                                                                                               "leek2"]
+
+
 def test_run_ids_are_shown_in_full():
     long_id = "emnist-one_location-finetuned-vgg16_small-s0-89a10d8bfa"
     row = {c: 0 for c in tables.SUMMARY_COLUMNS} | {"run": long_id}

@@ -144,9 +144,9 @@ def _conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], vanilla_tab
 
 def mean_cosine_away(cosines: pd.DataFrame) -> pd.DataFrame:
     """Mean cosine similarity away from the trained location (displacement > 0), one row per
-    (pretrain, finetune, condition), from :func:`cosine_conditions`'s table."""
+    (pretrain, finetune, condition, seed), from :func:`cosine_conditions`'s table."""
     away = cosines[cosines["dx"] > 0]
-    return away.groupby(["pretrain", "finetune", "condition"], sort=False)["cosine"].mean().reset_index()
+    return away.groupby(["pretrain", "finetune", "condition", "seed"], sort=False)["cosine"].mean().reset_index()
 
 
 # The tables of transinv.representation, by kind: the cosine similarities layer by layer, and the read-out; kept

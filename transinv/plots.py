@@ -131,11 +131,14 @@ def bars(table: pd.DataFrame, x: str, hue: str, value: str, ax=None, chance: pd.
 
 def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None, vmax: float = 100,
                     columns: str = "finetune") -> Figure:
-    """Pretraining (rows) x fine-tuning (``columns``) matrix of a value, annotated (the paper's figure 2B)."""
+    """Pretraining (rows) x fine-tuning (``columns``) matrix of a value, annotated with the mean, and the std below
+    it where a cell has more than one run (repetitions): the paper's figure 2B, with figure 4's spread."""
     if table.empty:
         return _no_runs()
-    matrix = in_paper_order(table.pivot_table(index="pretrain", columns=columns, values=value, aggfunc="mean",
-                                              sort=False))
+    stats = {how: in_paper_order(table.pivot_table(index="pretrain", columns=columns, values=value, aggfunc=how,
+                                                   sort=False)) for how in ("mean", "std", "count")}
+    matrix = stats["mean"]
+    spread, runs = (stats[k].reindex(index=matrix.index, columns=matrix.columns).to_numpy() for k in ("std", "count"))
     fig = ax.figure if ax is not None else plt.figure(figsize=(1 + 0.9 * matrix.shape[1], 1 + 0.8 * matrix.shape[0]))
     ax = ax or fig.add_subplot()
     image = ax.imshow(matrix.to_numpy(), vmin=0, vmax=vmax, cmap="viridis")
@@ -143,8 +146,11 @@ def transfer_matrix(table: pd.DataFrame, value: str = "normalized", ax=None, vma
         if np.isnan(v):
             ax.text(j, i, "not run", ha="center", va="center", fontsize=7, color="grey")
             continue
-        ax.text(j, i, f"{round(v)}" if vmax > 10 else f"{v:.2f}", ha="center", va="center",  # never "-0"
-                color="white" if v < 0.6 * vmax else "black", fontsize=9)
+        text = f"{round(v)}" if vmax > 10 else f"{v:.2f}"  # never "-0"
+        if runs[i, j] > 1:
+            text += f"\n± {round(spread[i, j])}" if vmax > 10 else f"\n± {spread[i, j]:.2f}"
+        ax.text(j, i, text, ha="center", va="center", color="white" if v < 0.6 * vmax else "black",
+                fontsize=9 if runs[i, j] <= 1 else 8)
     ax.set(xticks=range(matrix.shape[1]), xticklabels=matrix.columns, yticks=range(matrix.shape[0]),
            yticklabels=matrix.index, xlabel="fine-tuned on (1 location)", ylabel="pretrained on (translated)")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=value)

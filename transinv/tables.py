@@ -11,6 +11,7 @@ from .learned import criterion_at, learned_task
 from .runs import Run
 
 __all__ = ["SUMMARY_COLUMNS", "own_accuracy", "summarize", "compute_by_kind", "pooled_grids", "rounded", "mean_std",
+           "mean_std_grid",
            "runs_table", "in_paper_order"]
 
 SUMMARY_COLUMNS = ["run", "dataset", "placement", "pretrain", "pretrain_placement", "model", "seed", "n_classes",
@@ -141,6 +142,25 @@ def mean_std(table: pd.DataFrame, by: str, values: list[str], digits: int = 2) -
 
     return in_paper_order(pd.DataFrame({v: [cell(m, s, n) for m, s, n in zip(means[v], stds[v], counts)]
                                         for v in values}, index=means.index).assign(runs=counts.to_numpy()))
+
+
+def mean_std_grid(table: pd.DataFrame, index: str | list[str], columns: str, value: str, digits: int = 2) -> pd.DataFrame:
+    """Mean ± std of ``value`` over the runs (repetitions) of each ``index`` x ``columns`` cell, as text: the mean
+    alone where a cell has one run, "—" where it has none."""
+    stats = {how: table.pivot_table(index=index, columns=columns, values=value, aggfunc=how, sort=False)
+             for how in ("mean", "std", "count")}
+    means = stats["mean"]
+    spread, runs = (stats[k].reindex(index=means.index, columns=means.columns) for k in ("std", "count"))
+
+    def cell(mean: float, std: float, n: float) -> str:
+        if mean != mean:
+            return "—"
+        mean = round(mean, digits) + 0.0  # never "-0.00"
+        return f"{mean:.{digits}f}" if n <= 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+    return in_paper_order(pd.DataFrame([[cell(m, s, n) for m, s, n in zip(*rows)] for rows in
+                                        zip(means.to_numpy(), spread.to_numpy(), runs.to_numpy())],
+                                       index=means.index, columns=means.columns))
 
 
 def runs_table(table: pd.DataFrame):
