@@ -358,5 +358,7 @@ def test_own_items_left_at_its_default_keeps_every_run_id(tmp_path, monkeypatch)
     monkeypatch.setattr(identity, "data_key", lambda name: "the data")
     resolved, _ = identity.resolve(DIGITS, tmp_path)
     assert not {"own_items", "max_iters", "pretrain_max_iters"} & set(resolved["preset_settings"])
+    as_object, _ = identity.resolve(dataclasses.replace(DIGITS, preset=transinv.presets.SMALL), tmp_path)
+    assert not {"own_items", "max_iters", "pretrain_max_iters"} & set(as_object["preset"])  # a Preset given as such
     laptop, _ = identity.resolve(dataclasses.replace(DIGITS, preset="laptop"), tmp_path)
     assert laptop["preset_settings"]["own_items"] == 300

@@ -87,6 +87,8 @@ def resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
                 "model": model, "num_classes": len(config.classes) if config.classes else n_classes(config.dataset),
                 "canvas_size": canvas_size, "preset_settings": _settings(preset), "parent": parent,
                 "data": data_key(config.dataset)}
+    if isinstance(config.preset, Preset):  # asked for as a Preset object: its fields, as preset_settings's
+        resolved["preset"] = _settings(config.preset)
     for name, default in LATER_SETTINGS.items():
         if resolved[name] == default:
             del resolved[name]
