@@ -27,11 +27,19 @@ def _job(cluster, job_id: str) -> dict:
     return dict(f.split("=", 1) for f in fields if "=" in f)
 
 
+def _ended(cluster, job_id: str, seconds: float = 60) -> dict:
+    """A job's fields once Slurm has it ended: its result file comes a moment before (the batch script ends after)."""
+    deadline = time.time() + seconds
+    while (state := _job(cluster, job_id))["JobState"] in ("RUNNING", "COMPLETING") and time.time() < deadline:
+        time.sleep(0.5)
+    return state
+
+
 def test_the_cluster_runs_a_job(slurm, tmp_path):
     assert slurm.command("sinfo", "-h", "-o", "%T").strip() == "idle"
     job = make_submitit_executor("slurm", tmp_path).submit(sum, [1, 2])
     assert job.result() == 3
-    assert _job(slurm, job.job_id)["JobState"] == "COMPLETED"
+    assert _ended(slurm, job.job_id)["JobState"] == "COMPLETED"
 
 
 @pytest.mark.slow
@@ -43,9 +51,9 @@ def test_a_small_graph_trains_as_slurm_jobs_each_fine_tuning_after_its_parent(sl
     for pickle in (tmp_path / "submitit").glob("*_submitted.pkl"):
         jobs[find_run(pickle_load(pickle).function.args[0], tmp_path, device="cpu").id] = pickle.name.split("_submitted")[0]
     assert set(jobs) == {r.id for r in pretrained + finetuned + vanilla}
-    parent_end = _job(slurm, jobs[pretrained[0].id])["EndTime"]
+    parent_end = _ended(slurm, jobs[pretrained[0].id])["EndTime"]
     for r in finetuned:
-        state = _job(slurm, jobs[r.id])
+        state = _ended(slurm, jobs[r.id])
         assert state["JobState"] == "COMPLETED" and state["StartTime"] >= parent_end  # ISO times sort as text
     assert "5 runs: 0 reused, 5 trained" in capsys.readouterr().out
 
