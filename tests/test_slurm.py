@@ -71,26 +71,5 @@ def test_a_failed_job_is_reported_with_its_log_and_the_others_finish(slurm, tmp_
     assert "ValueError: the checkpoint" in log.read_text()
 
 
-@pytest.mark.slow
-def test_a_requeued_job_resumes_from_its_checkpoint(slurm, tmp_path):
-    config = RunConfig("mnist", "translated", SLOW)
-    pool = JobPool(make_submitit_executor("slurm", tmp_path / "jobs"))
-    job = pool.apply_async(_train_often_checkpointed, (config, str(tmp_path / "runs")))
-    job.ready()  # submits it
-    this = find_run(config, tmp_path / "runs", device="cpu")
-    deadline = time.time() + 180
-    while not (this.path / "ckpt.pt").exists() and time.time() < deadline:
-        time.sleep(0.2)
-    assert not this.finished, "trained to the end before the test could requeue it"
-    slurm.command("scontrol", "requeue", job.job.job_id)  # as when a node fails, or an admin requeues
-    reference = run(config, tmp_path / "reference", device="cpu", progress=False)  # meanwhile, uninterrupted
-    resumed = job.get()
-    assert _job(slurm, job.job.job_id)["Restarts"] == "1"
-    log = job.job.stdout()
-    assert f"{this.id}: resuming at iteration " in log
-    assert 0 < int(log.split("resuming at iteration ")[1].split()[0]) < reference.result["iterations"]
-    assert resumed.log.equals(reference.log) and resumed.grid.equals(reference.grid)
-
-
 def _train_often_checkpointed(config, root):
     return run(config, root, device="cpu", progress=False, checkpoint_seconds=0.5)
