@@ -69,7 +69,3 @@ def test_a_failed_job_is_reported_with_its_log_and_the_others_finish(slurm, tmp_
     assert find_run(fine, tmp_path, device="cpu").finished
     log = Path(capsys.readouterr().out.split("log ")[-1].split(")")[0])
     assert "ValueError: the checkpoint" in log.read_text()
-
-
-def _train_often_checkpointed(config, root):
-    return run(config, root, device="cpu", progress=False, checkpoint_seconds=0.5)
