@@ -233,10 +233,14 @@ def representation_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run
             for kind in REPRESENTATION}
 
 
-def mean_readout_away(readout: pd.DataFrame) -> pd.DataFrame:
+READOUT_KEYS = ("pretrain", "finetune", "condition", "seed", "layer")
+
+
+def mean_readout_away(readout: pd.DataFrame, keys: Sequence[str] = READOUT_KEYS) -> pd.DataFrame:
     """Normalized read-out accuracy away from the trained location (displacement > 0) and at it, one row per
-    (pretrain, finetune, condition, seed, layer), from :func:`representation_conditions`'s read-out table."""
-    keys = ["pretrain", "finetune", "condition", "seed", "layer"]
+    ``keys`` (default: pretrain, finetune, condition, seed, layer), from :func:`representation_conditions`'s
+    read-out table."""
+    keys = list(keys)
     if readout.empty:
         return pd.DataFrame(columns=keys + ["at", "away"])
     counts = readout.assign(away=readout["dx"] > 0).groupby(keys + ["away"], sort=False)[["correct", "n"]].sum()
