@@ -56,7 +56,7 @@ BEYOND = ("The discussion proposes, without testing it, that fine-tuning on comp
           "learned in pretraining through catastrophic forgetting, and that fine-tuning that avoids forgetting would "
           "keep it.")
 
-ARCHITECTURES_QUESTION = ("Beyond the paper: VGG16 is not invariant to translation by design but learns it in "
+ARCHITECTURES_QUESTION = ("VGG16 is not invariant to translation by design but learns it in "
                           "pretraining. Does the same hold for other architectures (VGG16 with batch norm, with "
                           "global average pooling, anti-aliased; ResNet-18; DenseNet-121)?")
 
