@@ -42,6 +42,11 @@
 #   fine-tuning lost invariance (below 20), the hypothesis that forgetting erased it is
 #   *supported* when some way of preventing forgetting keeps it (at least 50) on every such
 #   pair, *partly supported* on some, *not supported* on none;
+# - the row after it (its own page, at the laptop preset) asks whether other architectures
+#   learn invariance as VGG16 does: among those not invariant by design (trained from
+#   scratch at one location, below 20 away), *supported* when every one learns it from a
+#   translated pretraining (fine-tuned, at least 50 away), *partly* when some do, *not
+#   supported* when none does;
 # - only networks that **learned their own training task** are evidence: their running
 #   training accuracy reached the authors' criterion (0.75), and their test accuracy on
 #   held-out items of the task (at the trained location; over the canvas for translated
@@ -55,7 +60,7 @@
 preset = "small"              # "small" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
 dataset = "all"               # the datasets of experiments 1 and 2: names, comma-separated, or "all"
 repetitions = 1               # as in the experiment notebooks
-forgetting_seeds = 3          # as in the "beyond the paper" notebook (its seeds)
+forgetting_seeds = 3          # as in the "beyond the paper" notebooks (their seeds)
 seed = 0
 results_root = "auto"         # "auto": this clone's results/ folder; runs are kept in <results_root>/<preset>
 device = "auto"
@@ -83,6 +88,7 @@ import json
 import pandas as pd
 
 from transinv import analysis, tables
+from transinv import architectures as ar
 from transinv import experiments as ex
 from transinv import forgetting as fg
 from transinv.evaluate import normalized_accuracy
@@ -98,11 +104,14 @@ with contextlib.redirect_stdout(io.StringIO()) as bookkeeping:  # which runs wer
     exp3 = ex.exp3(preset, repetitions, seed, root, device=device, train=train, executor=executor)
     beyond = fg.forgetting(fg.forgetting_pairs(exp2) + [fg.CONTROL], preset, forgetting_seeds, seed, root,
                            device=device, train=train, executor=executor)
+    architectures = ar.architectures(preset, forgetting_seeds, seed, root, train=False,  # trained on their page
+                                     pretrain=ar.chosen_pretraining(exp2, root)[0])
 cosines = analysis.cosine_conditions(exp2.pretrained, exp2.finetuned, preset)
 readout = analysis.representation_conditions(exp2.pretrained, exp2.finetuned)["readout"]
 claims = claims_table(tables.summarize(exp1), tables.summarize(exp2.finetuned + exp2.vanilla), cosines,
                       tables.summarize(exp3.finetuned + exp3.vanilla), tables.summarize(exp3.pretrained),
-                      fg.forgetting_table(beyond), readout=readout)
+                      fg.forgetting_table(beyond), readout=readout,
+                      architectures=ar.architecture_table(architectures))
 
 # %% [markdown]
 # ## Verdicts
@@ -119,7 +128,7 @@ claims.style.set_properties(**{"text-align": "left", "white-space": "normal"})
 print(bookkeeping.getvalue() or "Every run was found finished.")
 
 # %%
-runs_of_all = (*exp2, *exp3, beyond.pretrained, beyond.finetuned)
+runs_of_all = (*exp2, *exp3, beyond.pretrained, beyond.finetuned, *architectures)
 every_run = {r.id: r for r in exp1 + [r for runs in runs_of_all for r in runs]}  # shared runs once
 everything = tables.summarize(every_run.values())
 Markdown(f"{len(everything)} runs, {everything['seconds'].sum() / 3600:.2f} h of compute, "

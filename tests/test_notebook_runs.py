@@ -22,6 +22,7 @@ ORDER = {  # notebook: its parameters besides preset and results_root
     "cossim": {"pretrain": DATASETS, "finetune": DATASETS},
     "forgetting": {"pretrain": DATASETS, "finetune": DATASETS, "seeds": 1},
     "exp3": {},
+    "architectures": {"architectures": "vgg16_small,resnet18_small", "seeds": 1},
     "explore": {"pretrain": "mnist", "finetune": "leek2"},
     "summary": {"dataset": DATASETS, "forgetting_seeds": 1},
     "reproduce": {},
@@ -56,7 +57,7 @@ def test_notebook_runs(name, workdir):
     notebook = nbformat.read(executed, as_version=4)
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
-    if name in ("stimuli", "exp1", "exp2", "cossim", "forgetting", "exp3"):
+    if name in ("stimuli", "exp1", "exp2", "cossim", "forgetting", "exp3", "architectures"):
         assert outputs(notebook, "image/png"), f"{name} drew no figure"
     if name == "explore":
         assert len(outputs(notebook, "application/vnd.jupyter.widget-view+json")) == 2

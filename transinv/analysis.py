@@ -61,17 +61,24 @@ def _suffix(classes: Sequence[int] | None) -> str:
 
 
 def vanilla_cosines(dataset: str, preset: str | Preset, *, seed: int = 0, results_root: str | Path | None = None,
-                    device: str | torch.device = "cpu", classes: Sequence[int] | None = None) -> pd.DataFrame:
-    """:func:`cosine_similarity` of a vanilla network (the preset's model, random weights from ``seed``), on
-    ``dataset``'s items (of ``classes`` only, if given). Read from ``results_root`` when
+                    device: str | torch.device = "cpu", classes: Sequence[int] | None = None,
+                    model: str | None = None) -> pd.DataFrame:
+    """:func:`cosine_similarity` of a vanilla network (``model``, default the preset's, random weights from
+    ``seed``), on ``dataset``'s items (of ``classes`` only, if given). Read from ``results_root`` when
     :func:`save_vanilla_cosines` kept it there (a VGG16 at 224 px takes minutes on a CPU), else computed."""
-    kept = _vanilla_file(results_root, dataset + _suffix(classes), seed)
+    kept = _vanilla_file(results_root, _vanilla_name(dataset, classes, preset, model), seed)
     if kept is not None and kept.is_file():
         return pd.read_csv(kept)
     items, preset = _items(dataset, classes), get_preset(preset)
     torch.manual_seed(seed)
-    model = create_model(preset.model, num_classes=items.n_classes, canvas_size=preset.canvas_size).to(device)
-    return cosine_similarity(model, items, preset, device=device)
+    network = create_model(model or preset.model, num_classes=items.n_classes, canvas_size=preset.canvas_size)
+    return cosine_similarity(network.to(device), items, preset, device=device)
+
+
+def _vanilla_name(dataset: str, classes: Sequence[int] | None, preset: str | Preset, model: str | None) -> str:
+    """How an untrained network's tables are told apart: by items, and by model where it is not the preset's."""
+    other = model is not None and model != get_preset(preset).model
+    return dataset + _suffix(classes) + (f"-{model}" if other else "")
 
 
 def _vanilla_file(results_root: str | Path | None, dataset: str, seed: int, kind: str = "cosine") -> Path | None:
@@ -81,11 +88,12 @@ def _vanilla_file(results_root: str | Path | None, dataset: str, seed: int, kind
 
 
 def save_vanilla_cosines(dataset: str, preset: str | Preset, *, seed: int, results_root: str | Path,
-                         device: str | torch.device = "cpu", classes: Sequence[int] | None = None) -> Path:
+                         device: str | torch.device = "cpu", classes: Sequence[int] | None = None,
+                         model: str | None = None) -> Path:
     """Compute :func:`vanilla_cosines` and keep it in ``results_root`` (a preset's results folder)."""
-    path = _vanilla_file(results_root, dataset + _suffix(classes), seed)
+    path = _vanilla_file(results_root, _vanilla_name(dataset, classes, preset, model), seed)
     if not path.is_file():
-        table = vanilla_cosines(dataset, preset, seed=seed, device=device, classes=classes)
+        table = vanilla_cosines(dataset, preset, seed=seed, device=device, classes=classes, model=model)
         path.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(path, index=False)
     return path
@@ -184,11 +192,12 @@ def run_representation(r: Run, dataset: str, device: str | torch.device = "cpu",
 
 
 def save_vanilla_representation(dataset: str, preset: str | Preset, *, seed: int, results_root: str | Path,
-                                device: str | torch.device = "cpu", classes: Sequence[int] | None = None
-                                ) -> dict[str, pd.DataFrame]:
-    """:func:`transinv.representation.representation_tables` of a vanilla network (the preset's model, random
-    weights from ``seed``), kept in ``results_root``'s vanilla folder (read from there when it is)."""
-    paths = {kind: _vanilla_file(results_root, dataset + _suffix(classes), seed, kind) for kind in REPRESENTATION}
+                                device: str | torch.device = "cpu", classes: Sequence[int] | None = None,
+                                model: str | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`transinv.representation.representation_tables` of a vanilla network (``model``, default the preset's,
+    random weights from ``seed``), kept in ``results_root``'s vanilla folder (read from there when it is)."""
+    name = _vanilla_name(dataset, classes, preset, model)
+    paths = {kind: _vanilla_file(results_root, name, seed, kind) for kind in REPRESENTATION}
     kept = _read(paths)
     if kept is not None:
         return kept
@@ -196,8 +205,8 @@ def save_vanilla_representation(dataset: str, preset: str | Preset, *, seed: int
     def compute():
         items, p = _items(dataset, classes), get_preset(preset)
         torch.manual_seed(seed)
-        model = create_model(p.model, num_classes=items.n_classes, canvas_size=p.canvas_size).to(device)
-        return representation_tables(model, items, p, device=device)
+        network = create_model(model or p.model, num_classes=items.n_classes, canvas_size=p.canvas_size)
+        return representation_tables(network.to(device), items, p, device=device)
 
     return _keep(paths, compute)
 
@@ -224,10 +233,14 @@ def representation_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run
             for kind in REPRESENTATION}
 
 
-def mean_readout_away(readout: pd.DataFrame) -> pd.DataFrame:
+READOUT_KEYS = ("pretrain", "finetune", "condition", "seed", "layer")
+
+
+def mean_readout_away(readout: pd.DataFrame, keys: Sequence[str] = READOUT_KEYS) -> pd.DataFrame:
     """Normalized read-out accuracy away from the trained location (displacement > 0) and at it, one row per
-    (pretrain, finetune, condition, seed, layer), from :func:`representation_conditions`'s read-out table."""
-    keys = ["pretrain", "finetune", "condition", "seed", "layer"]
+    ``keys`` (default: pretrain, finetune, condition, seed, layer), from :func:`representation_conditions`'s
+    read-out table."""
+    keys = list(keys)
     if readout.empty:
         return pd.DataFrame(columns=keys + ["at", "away"])
     counts = readout.assign(away=readout["dx"] > 0).groupby(keys + ["away"], sort=False)[["correct", "n"]].sum()

@@ -24,10 +24,11 @@ class Items(NamedTuple):
 
 
 class VanillaTable(NamedTuple):
-    """The cosine table of an untrained network (the preset's model, random weights from ``seed``) on ``items``."""
+    """The cosine table of an untrained network (``model``, random weights from ``seed``) on ``items``."""
     items: Items
     preset: object  # a preset's name or a Preset
     seed: int
+    model: str | None = None  # None: the preset's model
 
 
 @dataclass(eq=False)

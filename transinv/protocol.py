@@ -10,6 +10,8 @@
   fine-tuning on its own, and an untrained network on each dataset.
 - Beyond the paper (an option): pairs of experiment 2 whose plain fine-tuning lost the invariance, and a control
   pair, fine-tuned under each of :data:`CONDITIONS`.
+- Architectures (an option, issue 28): each of :data:`ARCHITECTURES` trained at one location on each of
+  :data:`ARCHITECTURE_DATASETS`, and pretrained fully translated then fine-tuned at one location on two of them.
 
 Runs that several experiments use are one node (experiment 3's vanilla MNIST is experiment 2's), so counts come
 from the graph: ``len(repetition(...))`` runs make one repetition. :mod:`transinv.scheduler` trains a graph.
@@ -20,11 +22,13 @@ from typing import Iterable, NamedTuple, Sequence
 
 from .datasets import BY_COMPLEXITY
 from .graph import PARENT, Graph, Items, VanillaTable
+from .models import MODELS
 from .presets import get_preset
 from .runs import RunConfig
 
 __all__ = ["PAPER_DATASETS", "CONDITIONS", "Pair", "CONTROL", "experiment1", "experiment2", "experiment3",
-           "cosine_analysis", "beyond_the_paper", "repetition"]
+           "cosine_analysis", "beyond_the_paper", "ARCHITECTURES", "ARCHITECTURE_DATASETS", "DEFAULT_PRETRAINING",
+           "architecture_finetunings", "architectures", "repetition"]
 
 PAPER_DATASETS = BY_COMPLEXITY  # the six datasets of experiments 1-2, in the paper's order (most complex first)
 
@@ -38,7 +42,15 @@ CONDITIONS = {  # beyond the paper: name -> the RunConfig settings of the fine-t
 
 # Which runs start first, among those that can: pretrainings (the longest, and their fine-tunings wait for them),
 # fine-tunings (experiment 3's, then 2's), runs at one location from scratch, experiment 1; beyond the paper last.
-PRETRAIN, FINETUNE_EXP3, FINETUNE_EXP2, VANILLA, IMAGENET, VANILLA_IMAGENET_MODEL, BEYOND = range(7)
+PRETRAIN, FINETUNE_EXP3, FINETUNE_EXP2, VANILLA, IMAGENET, VANILLA_IMAGENET_MODEL, BEYOND, ARCHITECTURE = range(8)
+
+# Architectures: which are invariant by design (at one location, from scratch), and which learn it (pretrained).
+ARCHITECTURES = ("vgg16_small", "vgg16_bn_small", "vgg16_bn_gap_small", "vgg16_bn_blurpool_small", "resnet18_small",
+                 "densenet121_small")
+ARCHITECTURE_DATASETS = ("mnist", "kmnist", "fmnist")  # each architecture at one location from scratch on these
+# The pretraining where the results hold no choice (transinv.architectures.chosen_pretraining picks the one that
+# transferred best in experiment 2): EMNIST transferred best in the paper, and at the laptop preset (seed 0).
+DEFAULT_PRETRAINING = "emnist"
 
 
 class Pair(NamedTuple):
@@ -138,6 +150,40 @@ def beyond_the_paper(pairs: Sequence[Pair], preset: str, repetitions: int, seed:
                                seed=s, **CONDITIONS[condition])
             graph.add(config, parent, tag=("beyond", condition), tables=[Items(pair.finetune, pair.finetune_classes)],
                       priority=BEYOND)
+    return graph
+
+
+def architecture_finetunings(pretrain: str) -> tuple[str, str]:
+    """The two datasets that a pretraining on ``pretrain`` is fine-tuned on: the first two of
+    :data:`ARCHITECTURE_DATASETS` other than it."""
+    others = tuple(d for d in ARCHITECTURE_DATASETS if d != pretrain)
+    return others[0], others[1]
+
+
+def architectures(preset: str, seed: int, architectures: Sequence[str] = ARCHITECTURES,
+                  pretrain: str = DEFAULT_PRETRAINING, repetitions: int = 1) -> Graph:
+    """Each architecture trained from scratch at one location on each of :data:`ARCHITECTURE_DATASETS`, and
+    pretrained fully translated on ``pretrain``, then fine-tuned at one location on
+    :func:`architecture_finetunings`, with the cosine tables (its untrained networks' too). The preset's own model's
+    runs are experiment 2's."""
+    unknown = [a for a in architectures if a not in MODELS]
+    if unknown or not architectures:
+        raise ValueError(f"architectures must be some of {', '.join(MODELS)}, but got {list(architectures)!r}")
+    own_model, finetune = get_preset(preset).model, architecture_finetunings(pretrain)
+    graph = Graph()
+    for s in _seeds(repetitions, seed):
+        for architecture in architectures:
+            model = None if architecture == own_model else architecture  # then experiment 2's runs
+            for d in ARCHITECTURE_DATASETS:
+                graph.add(RunConfig(d, "one_location", preset, model=model, seed=s), tag=("architectures", "vanilla"),
+                          tables=[Items(d)], priority=ARCHITECTURE)
+                graph.vanilla_tables[VanillaTable(Items(d), preset, s, model)] = None
+            parent = graph.add(RunConfig(pretrain, "translated", preset, model=model, seed=s),
+                               tag=("architectures", "pretrained"), tables=[Items(d) for d in finetune],
+                               priority=PRETRAIN)
+            for d in finetune:
+                graph.add(RunConfig(d, "one_location", preset, init=PARENT, seed=s), parent,
+                          tag=("architectures", "finetuned"), tables=[Items(d)], priority=ARCHITECTURE)
     return graph
 
 

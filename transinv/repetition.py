@@ -9,6 +9,8 @@
 ``--forgetful`` says that checkpoints do not outlive the call (a borrowed GPU): only whole families are kept.
 ``--executor slurm`` submits the runs as Slurm jobs. ``--beyond`` adds this seed's runs of the experiment beyond
 the paper: its control, and every condition's fine-tunings of the pairs chosen from experiment 2's finished runs.
+``--architectures`` adds this seed's runs of issue 28's architectures (:func:`transinv.protocol.architectures`), on
+the pretraining that transferred best in experiment 2's finished runs (kept in ``protocol.json``).
 ``pack`` puts the finished runs' tables (no checkpoints) and a record of the call into one archive.
 
 Experiment 1's ImageNet network is a choice (``--imagenet-model``), kept in ``<results>/<preset>/protocol.json``
@@ -30,6 +32,7 @@ from . import protocol
 from .analysis import VANILLA_FOLDER
 from .executors import EXECUTORS
 from .experiments import CHOICES_FILE, exp2, imagenet_model, record_imagenet_model, results_dir
+from .architectures import chosen_pretraining
 from .forgetting import chosen_pairs
 from .graph import Graph
 from .models import MODELS
@@ -41,7 +44,7 @@ from .estimate import Estimate
 from .scheduler import collect, families, made_from_another_training, schedule
 from .train import resolve_device
 
-__all__ = ["beyond_pairs", "graph", "size",
+__all__ = ["beyond_pairs", "architectures_pretraining", "graph", "size",
            "finished_in_repetition", "repetitions_note", "run_repetition", "pack", "unpack", "main"]
 
 def beyond_pairs(preset: str, results_root: str | Path) -> list[protocol.Pair]:
@@ -52,11 +55,22 @@ def beyond_pairs(preset: str, results_root: str | Path) -> list[protocol.Pair]:
         protocol.CONTROL]
 
 
+def architectures_pretraining(preset: str, results_root: str | Path) -> str:
+    """The pretraining of the architectures' runs: chosen by :func:`transinv.architectures.chosen_pretraining` from
+    the finished runs of experiment 2's first repetition (seed 0), and kept."""
+    datasets, root = protocol.PAPER_DATASETS, results_dir(results_root, preset)
+    return chosen_pretraining(exp2(datasets, datasets, preset, 1, 0, root, train=False), root, record=True)[0]
+
+
 def graph(preset: str, seed: int, results_root: str | Path, *, imagenet: str | None = None,
-          pairs: Sequence[protocol.Pair] = ()) -> Graph:
+          pairs: Sequence[protocol.Pair] = (), architectures_pretrain: str | None = None) -> Graph:
     """The repetition's graph for the runs kept in ``results_root``, with their ImageNet model
-    (:func:`imagenet_model`), and the runs beyond the paper of ``pairs``."""
-    return protocol.repetition(preset, seed, imagenet_model(preset, results_dir(results_root, preset), imagenet), pairs)
+    (:func:`imagenet_model`), the runs beyond the paper of ``pairs``, and, given their pretraining, the runs of
+    every architecture (:func:`transinv.protocol.architectures`)."""
+    paper = protocol.repetition(preset, seed, imagenet_model(preset, results_dir(results_root, preset), imagenet), pairs)
+    if architectures_pretrain is None:
+        return paper
+    return paper | protocol.architectures(preset, seed, pretrain=architectures_pretrain)
 
 
 def size(preset: str, results_root: str | Path = "auto", seed: int = 0) -> int:
@@ -85,7 +99,7 @@ def repetitions_note(preset: str, results_root: str | Path, repetitions: int, se
 
 def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_seconds: float | None = None,
                    workers: int | None = None, device: str = "auto", checkpoint_seconds: float = 60.0,
-                   executor: str = "local", beyond: bool = False, forgetful: bool = False,
+                   executor: str = "local", beyond: bool = False, architectures: bool = False, forgetful: bool = False,
                    imagenet: str | None = None, speedups=None, images_per_second: float | None = None,
                    overhead_seconds: float = 0.0) -> dict:
     """Train every run of one repetition that is not finished yet; returns a record: runs finished (and how many
@@ -94,7 +108,8 @@ def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_s
     model = imagenet_model(preset, root, imagenet)
     record_imagenet_model(root, model)
     pairs = beyond_pairs(preset, results_root) if beyond else []
-    work = graph(preset, seed, results_root, imagenet=model, pairs=pairs)
+    pretrain = architectures_pretraining(preset, results_root) if architectures else None
+    work = graph(preset, seed, results_root, imagenet=model, pairs=pairs, architectures_pretrain=pretrain)
     outcome = schedule(work, root, device=device, workers=workers, executor=executor, budget_seconds=budget_seconds,
                        forgetful=forgetful, checkpoint_seconds=checkpoint_seconds, speedups=speedups,
                        estimate=Estimate.from_results(root, device, images_per_second, overhead_seconds))
@@ -114,7 +129,8 @@ def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_s
             "train_images_now": sum(r.result["iterations"] * r.preset.batch_size for r in outcome.trained),
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
             "commit": git("rev-parse", "HEAD"), "executor": executor,
-            "beyond_the_paper": [p.name for p in pairs]}
+            "beyond_the_paper": [p.name for p in pairs],
+            "architectures": {"models": list(protocol.ARCHITECTURES), "pretraining": pretrain} if architectures else None}
 
 
 def _time_spent(trained: list[Run], workers: int, wall: float) -> dict:
@@ -197,6 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     go.add_argument("--pack", default=None, metavar="ARCHIVE", help="also pack the finished runs' tables here")
     go.add_argument("--commit", default=None, help="the commit to record (default: git's; a copy without .git)")
     go.add_argument("--beyond", action="store_true", help="also the runs of the experiment beyond the paper")
+    go.add_argument("--architectures", action="store_true",
+                    help="also the runs of issue 28's architectures (invariant by design, or learned)")
     back = commands.add_parser("unpack", help="bring a packed repetition into a results folder")
     back.add_argument("archive")
     back.add_argument("--results", default="results")
@@ -233,7 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         record = run_repetition(args.preset, args.seed, args.results, budget_seconds=args.budget, workers=args.workers,
                                 device=args.device, checkpoint_seconds=args.checkpoint_seconds,
-                                executor=args.executor, beyond=args.beyond, forgetful=args.forgetful,
+                                executor=args.executor, beyond=args.beyond, architectures=args.architectures,
+                                forgetful=args.forgetful,
                                 imagenet=args.imagenet_model, speedups=speedups, images_per_second=rate,
                                 overhead_seconds=overhead)
         print(json.dumps(record, indent=2, ensure_ascii=False), flush=True)

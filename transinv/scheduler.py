@@ -258,7 +258,7 @@ class _Call:
         for table in self.graph.vanilla_tables:
             for save in (save_vanilla_cosines, save_vanilla_representation):
                 save(table.items.dataset, table.preset, seed=table.seed, results_root=self.root,
-                     device=resolve_device(self.options["device"]), classes=table.items.classes)
+                     device=resolve_device(self.options["device"]), classes=table.items.classes, model=table.model)
 
     def close(self) -> Outcome:
         """What the call leaves: families cut at the budget on a forgetful machine are dropped whole."""

@@ -25,9 +25,9 @@ from .datasets import BY_COMPLEXITY
 from .learned import CRITERION, LEARNED
 
 __all__ = ["CRITERION", "LEARNED", "INVARIANT", "NEAR_CHANCE", "MOST", "ASYMMETRY", "ACQUIRED", "FORGETTING", "READOUT_LAYER",
-           "NOT_TESTABLE", "NOT_RUN", "PAPER_CLAIMS", "BEYOND",
+           "NOT_TESTABLE", "NOT_RUN", "PAPER_CLAIMS", "BEYOND", "ARCHITECTURES_QUESTION",
            "learned", "learning_note", "learned_cosines", "mark_unlearned_pretraining", "beyond_the_paper",
-           "claims_table"]
+           "architectures_verdict", "claims_table"]
 
 INVARIANT = 50      # normalized accuracy away from the trained location: invariant from here on
 NEAR_CHANCE = 20    # ... and not invariant below this
@@ -55,6 +55,10 @@ PAPER_CLAIMS = {  # what the paper reports, by claim (numbered as in the introdu
 BEYOND = ("The discussion proposes, without testing it, that fine-tuning on complex datasets erases the invariance "
           "learned in pretraining through catastrophic forgetting, and that fine-tuning that avoids forgetting would "
           "keep it.")
+
+ARCHITECTURES_QUESTION = ("VGG16 is not invariant to translation by design but learns it in "
+                          "pretraining. Does the same hold for other architectures (VGG16 with batch norm, with "
+                          "global average pooling, anti-aliased; ResNet-18; DenseNet-121)?")
 
 
 def learned(table: pd.DataFrame) -> pd.Series:
@@ -342,13 +346,48 @@ def beyond_the_paper(table: pd.DataFrame) -> tuple[str, str]:
             f"seeds: {shown}{counted}"), verdict
 
 
+def architectures_verdict(table: pd.DataFrame) -> tuple[str, str]:
+    """What we measured, and a verdict, on :data:`ARCHITECTURES_QUESTION`, from
+    :func:`transinv.architectures.architecture_table`'s table. The rule, fixed before the runs: only networks that
+    learned count (:func:`learned`); per architecture, the mean over datasets and seeds of the normalized accuracy
+    away from the trained location, of the networks trained there from scratch ("vanilla") and of those
+    fine-tuned there after a fully translated pretraining. An architecture is invariant by design when its vanilla
+    networks are at least ``INVARIANT``; it tests the question when they are below ``NEAR_CHANCE``, and learns
+    invariance when its fine-tuned networks are then at least ``INVARIANT``. "supported": every architecture that
+    tests it learns invariance; "partly supported": some do; "not supported": none does."""
+    if table.empty:
+        return "no network finished yet: nothing to judge", NOT_RUN
+    evidence = table[learned(table)]
+    means = evidence.groupby(["model", "condition"], sort=False)["away_normalized"].mean().unstack("condition")
+    means = means.reindex(index=list(dict.fromkeys(table["model"])), columns=["vanilla", "fine-tuned"])
+    k, n = len(evidence), len(table)
+    counted = f" ({k} of {n} networks learned their task and count)" if k < n else ""
+    shown = "; ".join(f"{m}: vanilla {_whole(v['vanilla'])}, fine-tuned {_whole(v['fine-tuned'])}"
+                      for m, v in means.iterrows())
+    by_design = [m for m in means.index if means.loc[m, "vanilla"] >= INVARIANT]
+    tested = [m for m in means.index if means.loc[m, "vanilla"] < NEAR_CHANCE and means.loc[m, "fine-tuned"] ==
+              means.loc[m, "fine-tuned"]]
+    design = f"invariant by design (vanilla ≥ {INVARIANT}): {', '.join(by_design) or 'none'}"
+    if not tested:
+        return (f"{design}; no architecture both below {NEAR_CHANCE} from scratch and with a fine-tuned network "
+                f"that learned: nothing to judge. Normalized accuracy away, mean over datasets and seeds: "
+                f"{shown}{counted}"), NOT_TESTABLE
+    learns = [m for m in tested if means.loc[m, "fine-tuned"] >= INVARIANT]
+    verdict = ("supported" if len(learns) == len(tested) else "partly supported" if learns else "not supported")
+    return (f"{design}; of the {len(tested)} not invariant from scratch (vanilla < {NEAR_CHANCE}), "
+            f"{len(learns)} learn invariance after pretraining (fine-tuned ≥ {INVARIANT}): "
+            f"{', '.join(learns) or 'none'}. Normalized accuracy away, mean over datasets and seeds: "
+            f"{shown}{counted}"), verdict
+
+
 def claims_table(exp1: pd.DataFrame, exp2: pd.DataFrame, cosines: pd.DataFrame, exp3: pd.DataFrame,
                  exp3_pretraining: pd.DataFrame, forgetting: pd.DataFrame | None = None,
-                 readout: pd.DataFrame | None = None) -> pd.DataFrame:
+                 readout: pd.DataFrame | None = None, architectures: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim of the introduction. Inputs are :func:`transinv.tables.summarize` tables
     (``exp3_pretraining``: experiment 3's pretrained runs), :func:`transinv.analysis.cosine_conditions`'s table and
     the read-out table of :func:`transinv.analysis.representation_conditions`; with ``forgetting``
-    (:func:`transinv.forgetting.forgetting_table`), a last row "beyond the paper"."""
+    (:func:`transinv.forgetting.forgetting_table`), a row "beyond the paper"; with ``architectures``
+    (:func:`transinv.architectures.architecture_table`), a row "beyond the paper: architectures"."""
     vanilla = pd.concat([exp1[exp1["pretrain"] == "vanilla"], exp2[exp2["pretrain"] == "vanilla"]])
     measured = [_claim1(vanilla), _claim2(exp1), _claim3(exp2), _claim4(cosines, readout),
                 _claim5(exp3, exp3_pretraining)]
@@ -358,6 +397,10 @@ def claims_table(exp1: pd.DataFrame, exp2: pd.DataFrame, cosines: pd.DataFrame, 
         text, verdict = beyond_the_paper(forgetting)
         rows.append({"claim": "beyond the paper", "the paper reports": BEYOND, "we measured": text,
                      "verdict": verdict})
+    if architectures is not None:
+        text, verdict = architectures_verdict(architectures)
+        rows.append({"claim": "beyond the paper: architectures", "the paper reports": ARCHITECTURES_QUESTION,
+                     "we measured": text, "verdict": verdict})
     return pd.DataFrame(rows).set_index("claim")
 
 
