@@ -88,10 +88,13 @@ def architecture_cosines(result: Architectures) -> pd.DataFrame:
     """Cosine similarity versus displacement on each fine-tuning's items, per architecture: of the untrained
     network, the network trained there at one location, the pretrained one and the fine-tuned one. One row per
     (architecture, dataset, condition, seed, class, x); ``learned``: whether the network is evidence
-    (:func:`_evidence`)."""
+    (:func:`_evidence`). A network trained elsewhere without this table, and shared without its model, is left
+    out (experiment 2's networks at one location from scratch have no table on their own items)."""
     def table(network, model, dataset, seed, preset, root):
-        return (vanilla_cosines(dataset, preset, seed=seed, results_root=root, model=model) if network is None
-                else run_cosines(network, dataset))
+        if network is None:
+            return vanilla_cosines(dataset, preset, seed=seed, results_root=root, model=model)
+        kept = (network.path / f"cosine-{dataset}.csv").is_file()
+        return run_cosines(network, dataset) if kept or network.has_model else None  # None: shared without it
 
     columns = ["label", "class", "x", "dx", "cosine", "architecture", "dataset", "condition", "seed", "learned"]
     return _by_network(result, table, columns)
