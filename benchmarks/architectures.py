@@ -3,8 +3,9 @@
     nice -n 19 python benchmarks/architectures.py [--models resnet18_small densenet121_small] [--threads 1]
 
 Forward and backward passes and an Adam step on 32 canvases of 64 px (the laptop preset's batch and canvas), NHWC,
-float32, on one CPU thread as a run trains; prints milliseconds per step, its ratio to vgg16_bn_small's, and the
-parameters.
+on one CPU thread as a run trains, in float32 and, where this CPU computes bfloat16 natively, under bfloat16
+autocast (as runs of the models in transinv.train.BF16_ON_CPU train); prints milliseconds per step, the ratio to
+vgg16_bn_small's at the precision it trains at here, bf16's speed-up, and the parameters.
 """
 import argparse
 import time
@@ -12,11 +13,12 @@ import time
 import torch
 
 from transinv.models import MODELS, create_model
+from transinv.train import BF16_ON_CPU, cpu_has_bf16
 
 REFERENCE = "vgg16_bn_small"
 
 
-def seconds_per_step(name: str, steps: int = 10, warmup: int = 3) -> tuple[float, int]:
+def seconds_per_step(name: str, steps: int = 10, warmup: int = 3, bf16: bool = False) -> tuple[float, int]:
     torch.manual_seed(0)
     model = create_model(name, num_classes=10, canvas_size=64).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
@@ -24,7 +26,8 @@ def seconds_per_step(name: str, steps: int = 10, warmup: int = 3) -> tuple[float
     labels = torch.randint(0, 10, (32,))
 
     def step():
-        loss = torch.nn.functional.cross_entropy(model(canvases), labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = torch.nn.functional.cross_entropy(model(canvases), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -43,10 +46,14 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    reference, _ = seconds_per_step(REFERENCE)
+    bf16 = cpu_has_bf16()
+    reference, _ = seconds_per_step(REFERENCE, bf16=bf16 and REFERENCE in BF16_ON_CPU)
     for name in args.models:
         seconds, params = seconds_per_step(name)
-        print(f"{name:26} {seconds * 1000:6.1f} ms/step  {seconds / reference:4.2f}x {REFERENCE}  "
+        fast = seconds_per_step(name, bf16=True)[0] if bf16 else float("nan")
+        trains_at = fast if name in BF16_ON_CPU and bf16 else seconds
+        print(f"{name:26} float32 {seconds * 1000:6.1f} ms/step, bf16 {fast * 1000:6.1f} ms/step "
+              f"({seconds / fast:4.2f}x faster); as it trains here {trains_at / reference:4.2f}x {REFERENCE}  "
               f"{params / 1e6:5.2f}M parameters", flush=True)
 
 
