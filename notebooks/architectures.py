@@ -32,11 +32,13 @@
 #   experiment 2 (chosen from its finished runs, kept in `protocol.json`), then fine-tuned at
 #   one location on two of those datasets: does it learn invariance?
 #
-# Batch norm (every architecture but the paper's VGG16 has it) trains with batch statistics,
+# Batch norm (every architecture but the paper's VGG16 and the vision transformer, which has
+# layer norm) trains with batch statistics,
 # in fine-tuning too, and its running statistics are re-estimated after training, as for the
 # laptop VGG16. Each architecture names its penultimate layer for the representation
 # analyses: fc7 after its ReLU for the VGG16s with fully connected layers (the authors'),
-# the globally pooled vector for the others.
+# the class token after its pre-logits layer for the transformer, the globally pooled
+# vector for the others.
 #
 # **The verdict, fixed in advance** (`transinv.verdicts.architectures_verdict`): only
 # networks that learned their own task count; per architecture, the mean over datasets and
@@ -48,7 +50,7 @@
 
 # %% tags=["parameters"]
 preset = "laptop"             # "laptop" (64 px canvas, CPU), "paper" (224 px, GPU) or "tiny" (plumbing check)
-architectures = "all"         # comma-separated names of transinv.models.MODELS, or "all" (the six of the page)
+architectures = "all"         # comma-separated names of transinv.models.MODELS, or "all" (the seven of the page)
 seeds = 3                     # repetitions (seeds seed, seed + 1, ...)
 seed = 0
 device = "auto"               # "auto" (the GPU if there is one), "cpu" or "cuda"

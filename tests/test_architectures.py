@@ -11,7 +11,7 @@ from transinv.runs import RunConfig, run
 
 # name -> length of its penultimate vector
 ARCHITECTURES = {"vgg16_bn_gap_small": 64, "vgg16_bn_blurpool_small": 512, "resnet18_small": 128,
-                 "densenet121_small": 128}
+                 "densenet121_small": 128, "vit_small": 64}
 
 
 def head_input(model, canvases):
@@ -119,6 +119,6 @@ def test_a_tiny_run_trains(name, tmp_path):
 
 
 def test_unknown_models_fail_early():
-    with pytest.raises(ValueError, match="unknown model 'vit_small'; choose one of vgg16, .*resnet18_small"):
-        RunConfig("mnist", "one_location", model="vit_small")
+    with pytest.raises(ValueError, match="unknown model 'vit_huge'; choose one of vgg16, .*resnet18_small"):
+        RunConfig("mnist", "one_location", model="vit_huge")
     assert set(ARCHITECTURES) <= set(MODELS)

@@ -46,7 +46,7 @@ PRETRAIN, FINETUNE_EXP3, FINETUNE_EXP2, VANILLA, IMAGENET, VANILLA_IMAGENET_MODE
 
 # Architectures: which are invariant by design (at one location, from scratch), and which learn it (pretrained).
 ARCHITECTURES = ("vgg16_small", "vgg16_bn_small", "vgg16_bn_gap_small", "vgg16_bn_blurpool_small", "resnet18_small",
-                 "densenet121_small")
+                 "densenet121_small", "vit_small")
 ARCHITECTURE_DATASETS = ("mnist", "kmnist", "fmnist")  # each architecture at one location from scratch on these
 # The pretraining where the results hold no choice (transinv.architectures.chosen_pretraining picks the one that
 # transferred best in experiment 2): EMNIST transferred best in the paper, and at the laptop preset (seed 0).

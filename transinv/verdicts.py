@@ -58,7 +58,7 @@ BEYOND = ("The discussion proposes, without testing it, that fine-tuning on comp
 
 ARCHITECTURES_QUESTION = ("VGG16 is not invariant to translation by design but learns it in "
                           "pretraining. Does the same hold for other architectures (VGG16 with batch norm, with "
-                          "global average pooling, anti-aliased; ResNet-18; DenseNet-121)?")
+                          "global average pooling, anti-aliased; ResNet-18; DenseNet-121; a small vision transformer)?")
 
 
 def learned(table: pd.DataFrame) -> pd.Series:
