@@ -128,13 +128,13 @@ class Outcome:
 
 
 def _train(config: RunConfig, results_root: str, device: str, checkpoint_seconds: float, tables: list[Items],
-           need_model: bool, speedups: Speedups) -> str:
+           need_model: bool, speedups: Speedups, precision: str = "auto") -> str:
     """One run in a worker (trained, resumed, or its model restored), then its cosine and representation tables
     (:mod:`transinv.representation`) while its model is at hand: a run's tables travel without its model. The
     worker's speed switches are set first (a Slurm job is a process of its own)."""
     apply_speedups(speedups)
-    finished = run(config, results_root, device=device, progress=False, checkpoint_seconds=checkpoint_seconds,
-                   need_model=need_model)
+    finished = run(config, results_root, device=device, precision=precision, progress=False,
+                   checkpoint_seconds=checkpoint_seconds, need_model=need_model)
     for items in tables:
         run_cosines(finished, items.dataset, device=resolve_device(device), classes=items.classes)
         run_representation(finished, items.dataset, device=resolve_device(device), classes=items.classes,

@@ -36,20 +36,22 @@ def _chain(node: Node) -> list[RunConfig]:
     return chain
 
 
-def train_in_job(chain: list[RunConfig], results_root: str, device: str, checkpoint_seconds: float, tables: list,
+def train_in_job(chain: list[RunConfig], results_root: str, where: dict, checkpoint_seconds: float, tables: list,
                  need_model: bool, speedups) -> str:
     """A job's run (the last of ``chain``), once the runs it descends from are found finished: the job started
-    after its parent's ended well. A run made from another training of its parent is trained again."""
+    after its parent's ended well. A run made from another training of its parent is trained again. ``where``:
+    the device and the precision that the submitter named the runs by."""
     root, parent = Path(results_root), None
     for config in chain[:-1]:
-        parent = find_run(_under(config, parent), root, device=device)
+        parent = find_run(_under(config, parent), root, **where)
         if not parent.finished:
             raise RuntimeError(f"the parent run {parent.path} is not finished, yet this job started")
     config = _under(chain[-1], parent)
-    here = find_run(config, root, device=device)
+    here = find_run(config, root, **where)
     if here.finished and not _is_current(here, parent):
         shutil.rmtree(here.path)  # its tables would mix two trainings of one parent
-    return _train(config, results_root, device, checkpoint_seconds, tables, need_model, speedups)
+    return _train(config, results_root, where["device"], checkpoint_seconds, tables, need_model, speedups,
+                  where["precision"])
 
 
 def _under(config: RunConfig, parent: Run | None) -> RunConfig:
@@ -84,9 +86,10 @@ def _needs_model(graph: Graph, node: Node, state: GridState, need_model: bool) -
     return need_model or any(c.key not in state.finished for c in graph.children(node))
 
 
-def submit_grid(graph: Graph, root: Path, state: GridState, options: dict) -> dict[tuple, str]:
+def submit_grid(graph: Graph, root: Path, state: GridState, options: dict, where: dict) -> dict[tuple, str]:
     """Submit a job for every run neither ready nor in the queue, each fine-tuning's after its parent's job;
     the job ids, by node key."""
+    job_where = {"device": options["device"], "precision": where["precision"]}  # the job's own device
     executor, submitted = make_submitit_executor("slurm", root / LOG_FOLDER), {}
     for node in graph:
         need_model = _needs_model(graph, node, state, options["need_model"])
@@ -97,7 +100,7 @@ def submit_grid(graph: Graph, root: Path, state: GridState, options: dict) -> di
             submitted.get(node.parent.key) or getattr(state.queued.get(node.parent.key), "job_id", None))
         executor.update_parameters(name=job_name(here.id), slurm_dependency=parent_job and f"afterok:{parent_job}",
                                    slurm_additional_parameters={"kill-on-invalid-dep": "yes"})
-        job = executor.submit(Resumable(train_in_job, _chain(node), str(root), options["device"],
+        job = executor.submit(Resumable(train_in_job, _chain(node), str(root), job_where,
                                         options["checkpoint_seconds"], node.tables, need_model, options["speedups"]))
         record_job(root / LOG_FOLDER, job.job_id, here.id)
         submitted[node.key] = job.job_id
@@ -132,7 +135,7 @@ def queue_graph(graph: Graph, root: Path, options: dict, where: dict, detach: bo
     them: what :func:`transinv.scheduler.schedule` does with executor "slurm"."""
     started = time.perf_counter()
     state = grid_state(graph, root, where)
-    submitted = submit_grid(graph, root, state, options)
+    submitted = submit_grid(graph, root, state, options, where)
     print(f"{len(graph)} runs: {len(state.finished)} finished, {len(state.queued)} already in Slurm's queue, "
           f"{len(submitted)} submitted now", flush=True)
     outcome = Outcome(dict(state.runs), workers=options["workers"], jobs=dict(submitted))
