@@ -9,6 +9,7 @@ import pytest
 from transinv import slurm_grid
 from transinv.executors import LOG_FOLDER
 from transinv.protocol import experiment2
+from transinv.runs import RunConfig, find_run, run
 from transinv.scheduler import schedule
 from transinv.slurm_queue import (QueuedJob, SubmitterBusy, parse_scontrol, parse_squeue, record_job, recorded_jobs,
                                   submit_lock)
@@ -87,3 +88,18 @@ def test_status_counts_each_experiment_and_names_the_failed_jobs_logs(tmp_path, 
                         f"{tmp_path / LOG_FOLDER / '13_0_log.err'})"]
     assert slurm_grid.status_lines(counts, failures) == [
         "exp2       3 runs: 0 finished, 1 running, 1 queued, 1 failed, 0 not submitted", f"failed: {failures[0]}"]
+
+
+def test_a_fine_tuning_is_named_under_its_parent_before_the_parent_has_trained(tmp_path):
+    """What a job waiting for its parent's is named by: the id it gets once the parent is finished."""
+    parent_config = RunConfig("mnist", "translated", "tiny", classes=(0, 1, 2))
+    parent = find_run(parent_config, tmp_path, device="cpu", precision="float32")
+    child = RunConfig("mnist", "one_location", "tiny", classes=(0, 1, 2), init=parent.id)
+    with pytest.raises(ValueError, match="must be 'vanilla', 'imagenet' or the id of a finished run"):
+        find_run(child, tmp_path, device="cpu")
+    with pytest.raises(ValueError, match="is not the id of the parent run given"):
+        find_run(child, tmp_path, device="cpu", parent=find_run(RunConfig("kmnist", "translated", "tiny"), tmp_path,
+                                                                    device="cpu"))
+    planned = find_run(child, tmp_path, device="cpu", precision="float32", parent=parent)
+    run(parent_config, tmp_path, device="cpu", precision="float32", progress=False)
+    assert find_run(child, tmp_path, device="cpu", precision="float32") == planned
