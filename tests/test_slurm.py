@@ -1,6 +1,6 @@
 """Runs as jobs of a real Slurm cluster: one node, this machine, started for the session (tests/slurm_cluster.py).
 Small CPU-only jobs (the ``slurm`` fixture). Starting the cluster takes about 20 s; the tests that train are
-``slow`` (about a minute each on 2 cores)."""
+``slow`` (one to four minutes each on 2 busy cores)."""
 import dataclasses
 import functools
 import os
