@@ -119,12 +119,12 @@ def test_a_requeued_job_resumes_from_its_checkpoint(slurm, tmp_path):
 
 @pytest.mark.slow
 def test_a_failed_job_is_reported_with_its_log_and_the_others_finish(slurm, tmp_path, capsys):
-    broken = find_run(DIGITS, tmp_path, device="cpu")
+    broken = find_run(DIGITS, tmp_path, **locate_options("slurm"))  # CPU-only jobs: the float32 run
     broken.path.mkdir(parents=True)
     (broken.path / "ckpt.pt").write_bytes(b"not a checkpoint")
     fine = dataclasses.replace(DIGITS, seed=1)
     with pytest.raises(RunsFailed, match=r"1 job\(s\) failed:\n.*checkpoint .* is damaged.*log .*_log.err\)"):
         run_all([DIGITS, fine], tmp_path, device="cpu", executor="slurm")
-    assert find_run(fine, tmp_path, device="cpu").finished
+    assert find_run(fine, tmp_path, **locate_options("slurm")).finished
     log = Path(capsys.readouterr().out.split("log ")[-1].split(")")[0])
     assert "ValueError: the checkpoint" in log.read_text()
