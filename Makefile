@@ -1,7 +1,7 @@
 # Two commands: `make book` (run the experiments at the small preset, build the HTML book)
 # and `make test` (the test suite). Both set up the virtual environment first.
 .DELETE_ON_ERROR:  # a notebook interrupted half-way leaves no executed copy behind
-.PHONY: book test test-all install benchmark clean repetition runs
+.PHONY: book test test-all install benchmark clean repetition runs status
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -90,8 +90,16 @@ runs: install
 ifeq ($(TRAIN),True)
 	for seed in $$(seq 0 $$(($(REPETITIONS) - 1))); do \
 		$(BIN)/python -m transinv.repetition run --preset $(PRESET) --seed $$seed --results $(RESULTS) \
-			--executor $(EXECUTOR) $(if $(IMAGENET_MODEL),--imagenet-model $(IMAGENET_MODEL)) || exit 1; done
+			--executor $(EXECUTOR) $(if $(IMAGENET_MODEL),--imagenet-model $(IMAGENET_MODEL)) \
+			$(if $(filter True,$(DETACH)),--detach) || exit 1; done
 endif
+
+# EXECUTOR=slurm DETACH=True: `make runs` and `make repetition` put the runs missing into Slurm's queue and exit;
+# `make status` shows how they go (the same command again submits only what is neither finished nor queued).
+DETACH ?= False
+status: install
+	for seed in $$(seq 0 $$(($(REPETITIONS) - 1))); do echo "seed $$seed"; \
+		$(BIN)/python -m transinv.protocol status --preset $(PRESET) --seed $$seed --results $(RESULTS) || exit 1; done
 
 book/executed/%.ipynb: notebooks/%.ipynb $(wildcard transinv/*.py) | install runs
 	@mkdir -p $(@D)
@@ -119,7 +127,7 @@ repetition: install
 	$(BIN)/python -m transinv.repetition run --preset $(PRESET) --seed $(SEED) --results $(RESULTS) \
 		--executor $(EXECUTOR) $(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK)) \
 		$(if $(filter True,$(BEYOND)),--beyond) $(if $(filter True,$(FORGETFUL)),--forgetful) \
-		$(if $(IMAGENET_MODEL),--imagenet-model $(IMAGENET_MODEL))
+		$(if $(IMAGENET_MODEL),--imagenet-model $(IMAGENET_MODEL)) $(if $(filter True,$(DETACH)),--detach)
 
 benchmark: install
 	$(BIN)/python benchmarks/placement.py

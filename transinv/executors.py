@@ -1,12 +1,12 @@
 """Where runs train: worker processes on this machine, or jobs on a Slurm cluster through submitit.
 
-``"local"`` (the default) is a process pool here. ``"slurm"`` submits each run as one task of a
-Slurm job array (one run, one GPU per task); ``"submitit-local"`` runs the very same jobs as
-subprocesses of this machine (submitit's LocalExecutor): the cluster path, tried without a cluster.
+``"local"`` (the default) is a process pool here. ``"slurm"`` puts every run into Slurm's queue as a
+job of its own (one run, one GPU), each fine-tuning's job after its parent's: :mod:`transinv.slurm_grid`,
+which needs no process to wait for it. ``"submitit-local"`` runs the runs as submitit jobs on this
+machine (submitit's LocalExecutor, through :class:`JobPool`; fine-tunings submitted once their
+pretraining is done, by the process that waits for them).
 Results go where the local runs go, ``results_root``, which on a cluster must be on the filesystem
-that the nodes share; each job's log is in ``<results_root>/submitit/``. The process that submits
-the jobs waits for them (fine-tunings are submitted once their pretraining is done): keep it
-alive (tmux, screen, or a small CPU job).
+that the nodes share; each job's log is in ``<results_root>/submitit/``.
 
 A job that Slurm preempts, or that reaches its time limit, gets a signal (USR2) first: submitit then
 requeues the same call, and the run resumes from its last checkpoint (``ckpt.pt``). A job that fails

@@ -15,9 +15,15 @@
 
 Runs that several experiments use are one node (experiment 3's vanilla MNIST is experiment 2's), so counts come
 from the graph: ``len(repetition(...))`` runs make one repetition. :mod:`transinv.scheduler` trains a graph.
+
+Where a repetition submitted to Slurm stands (per experiment: runs finished, running, queued, failed, not
+submitted; the log of each failed job)::
+
+    python -m transinv.protocol status --preset paper --seed 0
 """
 from __future__ import annotations
 
+import argparse
 from typing import Iterable, NamedTuple, Sequence
 
 from .datasets import BY_COMPLEXITY
@@ -195,3 +201,25 @@ def repetition(preset: str, seed: int, imagenet_model: str, pairs: Sequence[Pair
              | cosine_analysis(datasets, datasets, preset, 1, seed) | experiment1(datasets, preset, 1, seed,
                                                                                   imagenet_model))
     return graph | beyond_the_paper(pairs, preset, 1, seed) if pairs else graph
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The protocol's runs on a Slurm cluster")
+    commands = parser.add_subparsers(dest="command", required=True)
+    see = commands.add_parser("status", help="per experiment of a repetition: runs finished, running, queued, "
+                                             "failed, not submitted; and the logs of the failed jobs")
+    see.add_argument("--preset", default="paper")
+    see.add_argument("--seed", type=int, default=0)
+    see.add_argument("--results", default="results")
+    args = parser.parse_args(argv)
+    from .executors import locate_options  # here: they import this module
+    from .experiments import results_dir
+    from .repetition import graph
+    from .slurm_grid import status, status_lines
+    counts, failures = status(graph(args.preset, args.seed, args.results), results_dir(args.results, args.preset),
+                              locate_options("slurm"))
+    print("\n".join(status_lines(counts, failures)))
+
+
+if __name__ == "__main__":
+    main()

@@ -7,8 +7,10 @@
     python -m transinv.repetition families --preset paper --seed 0  # which families are whole here
 
 ``--forgetful`` says that checkpoints do not outlive the call (a borrowed GPU): only whole families are kept.
-``--executor slurm`` submits the runs as Slurm jobs. ``--beyond`` adds this seed's runs of the experiment beyond
-the paper: its control, and every condition's fine-tunings of the pairs chosen from experiment 2's finished runs.
+``--executor slurm`` submits the runs as Slurm jobs, all at once (each fine-tuning after its parent's job);
+``--detach`` then exits without waiting (``python -m transinv.protocol status`` shows how they go).
+``--beyond`` adds this seed's runs of the experiment beyond the paper: its control, and every condition's
+fine-tunings of the pairs chosen from experiment 2's finished runs.
 ``--architectures`` adds this seed's runs of issue 28's architectures (:func:`transinv.protocol.architectures`), on
 the pretraining that transferred best in experiment 2's finished runs (kept in ``protocol.json``).
 ``pack`` puts the finished runs' tables (no checkpoints) and a record of the call into one archive.
@@ -101,9 +103,10 @@ def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_s
                    workers: int | None = None, device: str = "auto", checkpoint_seconds: float = 60.0,
                    executor: str = "local", beyond: bool = False, architectures: bool = False, forgetful: bool = False,
                    imagenet: str | None = None, speedups=None, images_per_second: float | None = None,
-                   overhead_seconds: float = 0.0) -> dict:
+                   overhead_seconds: float = 0.0, detach: bool = False) -> dict:
     """Train every run of one repetition that is not finished yet; returns a record: runs finished (and how many
-    of them now), runs left, families not started, wall time, where the time went."""
+    of them now), runs left, families not started, wall time, where the time went. ``detach`` (Slurm): submit the
+    runs missing and return; the jobs submitted are in the record."""
     root = results_dir(results_root, preset)
     model = imagenet_model(preset, root, imagenet)
     record_imagenet_model(root, model)
@@ -112,7 +115,8 @@ def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_s
     work = graph(preset, seed, results_root, imagenet=model, pairs=pairs, architectures_pretrain=pretrain)
     outcome = schedule(work, root, device=device, workers=workers, executor=executor, budget_seconds=budget_seconds,
                        forgetful=forgetful, checkpoint_seconds=checkpoint_seconds, speedups=speedups,
-                       estimate=Estimate.from_results(root, device, images_per_second, overhead_seconds))
+                       estimate=Estimate.from_results(root, device, images_per_second, overhead_seconds),
+                       detach=detach)
     paper = graph(preset, seed, results_root, imagenet=model)
     finished = collect(work, root, device="cpu")
     left = len(paper) - sum(n.key in finished for n in paper)
@@ -128,7 +132,8 @@ def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_s
             "train_images": sum(r.result["iterations"] * r.preset.batch_size for r in finished.values()),
             "train_images_now": sum(r.result["iterations"] * r.preset.batch_size for r in outcome.trained),
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-            "commit": git("rev-parse", "HEAD"), "executor": executor,
+            "commit": git("rev-parse", "HEAD"), "executor": executor, "detached": detach,
+            "jobs_submitted_now": {outcome.runs[key].id: job for key, job in outcome.jobs.items()},
             "beyond_the_paper": [p.name for p in pairs],
             "architectures": {"models": list(protocol.ARCHITECTURES), "pretraining": pretrain} if architectures else None}
 
@@ -215,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     go.add_argument("--beyond", action="store_true", help="also the runs of the experiment beyond the paper")
     go.add_argument("--architectures", action="store_true",
                     help="also the runs of issue 28's architectures (invariant by design, or learned)")
+    go.add_argument("--detach", action="store_true",
+                    help="with --executor slurm: submit the runs missing and exit (python -m transinv.protocol "
+                         "status shows how they go; the same command again submits only what is still missing)")
     back = commands.add_parser("unpack", help="bring a packed repetition into a results folder")
     back.add_argument("archive")
     back.add_argument("--results", default="results")
@@ -254,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
                                 executor=args.executor, beyond=args.beyond, architectures=args.architectures,
                                 forgetful=args.forgetful,
                                 imagenet=args.imagenet_model, speedups=speedups, images_per_second=rate,
-                                overhead_seconds=overhead)
+                                overhead_seconds=overhead, detach=args.detach)
         print(json.dumps(record, indent=2, ensure_ascii=False), flush=True)
     finally:  # whatever happened, the finished runs travel
         if args.commit:

@@ -28,6 +28,7 @@ from .estimate import Estimate
 from .executors import SlurmSettings, locate_options, open_pool
 from .graph import Graph, Items, Node
 from .runs import Run, RunConfig, find_finished, find_run, finished_runs, run
+from .slurm_queue import submit_lock
 from .speedups import Speedups, apply as apply_speedups, cuda_mps
 from .train import resolve_device
 
@@ -123,16 +124,17 @@ class Outcome:
     left: list[str] = field(default_factory=list)
     workers: int = 1
     wall_seconds: float = 0.0
+    jobs: dict[tuple, str] = field(default_factory=dict)  # on Slurm: the jobs this call submitted, by node key
 
 
 def _train(config: RunConfig, results_root: str, device: str, checkpoint_seconds: float, tables: list[Items],
-           need_model: bool, speedups: Speedups) -> str:
+           need_model: bool, speedups: Speedups, precision: str = "auto") -> str:
     """One run in a worker (trained, resumed, or its model restored), then its cosine and representation tables
     (:mod:`transinv.representation`) while its model is at hand: a run's tables travel without its model. The
     worker's speed switches are set first (a Slurm job is a process of its own)."""
     apply_speedups(speedups)
-    finished = run(config, results_root, device=device, progress=False, checkpoint_seconds=checkpoint_seconds,
-                   need_model=need_model)
+    finished = run(config, results_root, device=device, precision=precision, progress=False,
+                   checkpoint_seconds=checkpoint_seconds, need_model=need_model)
     for items in tables:
         run_cosines(finished, items.dataset, device=resolve_device(device), classes=items.classes)
         run_representation(finished, items.dataset, device=resolve_device(device), classes=items.classes,
@@ -254,11 +256,7 @@ class _Call:
         shutil.rmtree(folder)
 
     def tables(self) -> None:
-        """The untrained networks' cosine and representation tables (seconds each)."""
-        for table in self.graph.vanilla_tables:
-            for save in (save_vanilla_cosines, save_vanilla_representation):
-                save(table.items.dataset, table.preset, seed=table.seed, results_root=self.root,
-                     device=resolve_device(self.options["device"]), classes=table.items.classes, model=table.model)
+        vanilla_tables(self.graph, self.root, self.options["device"])
 
     def close(self) -> Outcome:
         """What the call leaves: families cut at the budget on a forgetful machine are dropped whole."""
@@ -276,7 +274,7 @@ class _Call:
 def schedule(graph: Graph, results_root: str | Path, *, device: str = "auto", workers: int | None = None,
              executor: str = "local", budget_seconds: float | None = None, forgetful: bool = False,
              need_model: bool = False, checkpoint_seconds: float = 60.0, speedups: Speedups | None = None,
-             estimate: Estimate | None = None) -> Outcome:
+             estimate: Estimate | None = None, detach: bool = False) -> Outcome:
     """Train every run of ``graph`` not finished in ``results_root`` (a preset's folder), ``workers`` at a time
     (default :func:`default_workers`), and stop at ``budget_seconds``; see the module's docstring for
     ``forgetful``. A run that fails is reported (its error and directory) and the runs it would have started are
@@ -284,7 +282,15 @@ def schedule(graph: Graph, results_root: str | Path, *, device: str = "auto", wo
     without it). ``speedups``: the speed switches of the workers (:class:`transinv.speedups.Speedups`; default:
     the device's, cuDNN autotuning on a GPU), their number if ``workers`` is not given, CUDA MPS around them.
     ``estimate``: how long runs take here (default: from the finished runs, ``Estimate.from_results``).
-    The untrained networks' cosine tables of the graph are computed here, while the first runs train."""
+    The untrained networks' cosine tables of the graph are computed here, while the first runs train.
+    On Slurm every run not finished goes into the queue at once (:mod:`transinv.slurm_grid`); ``detach``: this
+    call then returns without waiting for the jobs. One call at a time trains or submits a results folder's runs
+    (:func:`transinv.slurm_queue.submit_lock`)."""
+    if detach and executor != "slurm":
+        raise ValueError(f"detach leaves the runs to Slurm: it needs executor='slurm', not {executor!r}")
+    if forgetful and executor == "slurm":
+        raise ValueError("forgetful is for a machine whose checkpoints do not outlive the call; a Slurm cluster's "
+                         "results folder is shared and kept: leave it out")
     speedups = Speedups.for_device(resolve_device(device)) if speedups is None else speedups
     workers = (speedups.workers or default_workers(device, executor)) if workers is None else workers
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
@@ -295,18 +301,38 @@ def schedule(graph: Graph, results_root: str | Path, *, device: str = "auto", wo
     options = {"device": device, "executor": executor, "workers": workers, "budget_seconds": budget_seconds,
                "forgetful": forgetful, "need_model": need_model, "checkpoint_seconds": checkpoint_seconds,
                "speedups": speedups, "estimate": estimate or Estimate.from_results(root, device)}
-    inline = budget_seconds is None  # one worker without a budget: this process, which a budget could not cut
-    with cuda_mps(speedups.mps), open_pool(executor, workers, root, inline) as pool:  # leaving it stops the workers
-        call = _Call(graph, root, pool, options)
-        call.plan()
-        call.start_next()
-        call.tables()
-        while call.running:
-            if budget_seconds is not None and call.elapsed() >= budget_seconds:
-                break  # the runs still training resume from their last checkpoint next time (where it survives)
-            call.finish_ready()
+    with submit_lock(root):
+        if executor == "slurm":
+            return _queue_on_slurm(graph, root, options, detach)
+        inline = budget_seconds is None  # one worker without a budget: this process, which a budget could not cut
+        with cuda_mps(speedups.mps), open_pool(executor, workers, root, inline) as pool:  # leaving it stops the workers
+            call = _Call(graph, root, pool, options)
+            call.plan()
             call.start_next()
-    return call.close()
+            call.tables()
+            while call.running:
+                if budget_seconds is not None and call.elapsed() >= budget_seconds:
+                    break  # the runs still training resume from their last checkpoint next time (where it survives)
+                call.finish_ready()
+                call.start_next()
+        return call.close()
+
+
+def vanilla_tables(graph: Graph, root: Path, device: str) -> None:
+    """The untrained networks' cosine and representation tables (seconds each)."""
+    for table in graph.vanilla_tables:
+        for save in (save_vanilla_cosines, save_vanilla_representation):
+            save(table.items.dataset, table.preset, seed=table.seed, results_root=root,
+                 device=resolve_device(device), classes=table.items.classes, model=table.model)
+
+
+def _queue_on_slurm(graph: Graph, root: Path, options: dict, detach: bool) -> Outcome:
+    from .slurm_grid import queue_graph  # which imports this module (its jobs train as _train does)
+    started = time.perf_counter()
+    outcome = queue_graph(graph, root, options, locate_options("slurm", options["device"]), detach)
+    vanilla_tables(graph, root, options["device"])
+    outcome.wall_seconds = round(time.perf_counter() - started, 1)
+    return outcome
 
 
 def run_all(configs: Sequence[RunConfig], results_root: str | Path = "results", *, device: str = "auto",

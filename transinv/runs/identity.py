@@ -64,20 +64,24 @@ class RunConfig:
 LATER_SETTINGS = {"lr_factor": 1.0, "keep_old_task": None}
 
 
-def resolve(config: RunConfig, results_root: Path) -> tuple[dict, Preset]:
+def resolve(config: RunConfig, results_root: Path, parent_run: Run | None = None) -> tuple[dict, Preset]:
     """The full configuration that identifies a run (every setting that changes its numbers), and its preset
     on the run's own canvas. The dataset is read once per process: the data itself is part of the id
-    (:func:`transinv.datasets.data_key`)."""
+    (:func:`transinv.datasets.data_key`). A fine-tuning's parent must be finished, unless it is given as
+    ``parent_run`` (a run still to train: a job that waits for its parent's job is named before it starts)."""
     preset = get_preset(config.preset)
     model, canvas_size, parent = config.model or preset.model, preset.canvas_size, None
     if config.init == "imagenet":
         model = config.model or preset.imagenet_model
         canvas_size = preset.imagenet_canvas_size
     elif config.init != "vanilla":
-        parent_run = Run(results_root / config.init)
-        if not parent_run.finished:
-            raise ValueError(f"init={config.init!r} must be 'vanilla', 'imagenet' or the id of a finished run "
-                             f"in {results_root}")
+        if parent_run is not None and parent_run.id != config.init:
+            raise ValueError(f"init={config.init!r} is not the id of the parent run given ({parent_run.id})")
+        if parent_run is None:
+            parent_run = Run(results_root / config.init)
+            if not parent_run.finished:
+                raise ValueError(f"init={config.init!r} must be 'vanilla', 'imagenet' or the id of a finished run "
+                                 f"in {results_root}")
         parent = parent_run.config
         model, canvas_size = parent["model"], parent["canvas_size"]
     if model not in MODELS:

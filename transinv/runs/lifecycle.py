@@ -34,11 +34,12 @@ __all__ = ["run", "find_run", "find_finished", "load_shipped_model", "viewable_m
 
 # Finding a run: its directory, named by its full configuration at the precision it trains in.
 
-def _locate(config: RunConfig, results_root: Path, device: torch.device, precision: str) -> tuple[Run, Speed]:
+def _locate(config: RunConfig, results_root: Path, device: torch.device, precision: str,
+            parent: Run | None = None) -> tuple[Run, Speed]:
     """The run and how it trains. Under ``precision="auto"`` a run that exists at the other precision is that
     run where the chosen one does not (finished, or started and not begun here): committed runs made in bfloat16
     serve a CPU without it, and float32 ones a CPU with it, never trained again."""
-    resolved, preset = resolve(config, results_root)
+    resolved, preset = resolve(config, results_root, parent)
     speed = Speed.for_device(device, precision, resolved["model"])
 
     def at(autocast: bool) -> Run:
@@ -53,9 +54,10 @@ def _locate(config: RunConfig, results_root: Path, device: torch.device, precisi
 
 
 def find_run(config: RunConfig, results_root: str | Path = "results", *, device: str | torch.device = "auto",
-             precision: str = "auto") -> Run:
-    """The run directory that ``run(config, ...)`` would use, finished or not; nothing is trained."""
-    return _locate(config, Path(results_root).expanduser(), resolve_device(device), precision)[0]
+             precision: str = "auto", parent: Run | None = None) -> Run:
+    """The run directory that ``run(config, ...)`` would use, finished or not; nothing is trained. A fine-tuning
+    whose parent is not finished yet is found under ``parent``, that parent's run (from ``find_run``)."""
+    return _locate(config, Path(results_root).expanduser(), resolve_device(device), precision, parent)[0]
 
 
 def find_finished(config: RunConfig, results_root: str | Path = "results", *,
