@@ -55,7 +55,7 @@ def test_replace_head():
 
 def test_bad_requests():
     with pytest.raises(ValueError, match="unknown model 'resnet'; choose one of vgg16, vgg16_small, vgg16_bn_small, efficientnet_lite0, "
-                       "vgg16_bn_gap_small, vgg16_bn_blurpool_small, resnet18_small, densenet121_small"):
+                       "vgg16_bn_gap_small, vgg16_bn_blurpool_small, resnet18_small, densenet121_small, vit_small"):
         create_model("resnet", num_classes=3)
     with pytest.raises(ValueError, match="num_classes must be an integer >= 2, but got 1"):
         create_model("vgg16_small", num_classes=1, canvas_size=64)
@@ -64,7 +64,7 @@ def test_bad_requests():
     with pytest.raises(ValueError, match="no ImageNet weights"):
         create_model("vgg16_small", num_classes=3, canvas_size=64, pretrained=True)
     assert set(MODELS) == {"vgg16", "vgg16_small", "vgg16_bn_small", "efficientnet_lite0", "vgg16_bn_gap_small",
-                           "vgg16_bn_blurpool_small", "resnet18_small", "densenet121_small"}
+                           "vgg16_bn_blurpool_small", "resnet18_small", "densenet121_small", "vit_small"}
 
 
 def test_the_penultimate_layer_is_what_the_authors_read():

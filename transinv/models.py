@@ -301,10 +301,10 @@ MODELS = {
                                       "(BlurPool, Zhang 2019); penultimate: fc7 after its ReLU"),
     "resnet18_small": _Entry(_build_resnet18_small, "torchvision's ResNet-18, widths / 4; penultimate: the "
                              "globally pooled vector"),
-    "vit_small": _Entry(_build_vit_small, "torchvision's VisionTransformer, 8 x 8 patches, 4 layers of 4 heads, width "
-                        "64; penultimate: the class token after the pre-logits layer"),
     "densenet121_small": _Entry(_build_densenet121_small, "torchvision's DenseNet-121, growth rate and stem / 8; "
                                 "penultimate: the globally pooled vector"),
+    "vit_small": _Entry(_build_vit_small, "torchvision's VisionTransformer, 8 x 8 patches, 4 layers of 4 heads, width "
+                        "64; penultimate: the class token after the pre-logits layer"),
 }
 
 
