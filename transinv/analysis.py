@@ -23,7 +23,7 @@ from .tables import own_accuracy
 
 __all__ = ["cosine_similarity", "vanilla_cosines", "save_vanilla_cosines", "run_cosines", "cosine_conditions",
            "mean_cosine_away", "REPRESENTATION", "run_representation", "save_vanilla_representation",
-           "representation_conditions", "mean_readout_away"]
+           "kept_vanilla_representation", "representation_conditions", "mean_readout_away"]
 
 VANILLA_FOLDER = "vanilla-cosines"  # in a preset's results folder: the vanilla networks' tables, when kept
 
@@ -209,6 +209,14 @@ def save_vanilla_representation(dataset: str, preset: str | Preset, *, seed: int
         return representation_tables(network.to(device), items, p, device=device)
 
     return _keep(paths, compute)
+
+
+def kept_vanilla_representation(dataset: str, preset: str | Preset, *, seed: int, results_root: str | Path,
+                                model: str | None = None) -> dict[str, pd.DataFrame] | None:
+    """The tables of :func:`save_vanilla_representation` where they are kept in ``results_root``, else None:
+    nothing is computed or written."""
+    name = _vanilla_name(dataset, None, preset, model)
+    return _read({kind: _vanilla_file(results_root, name, seed, kind) for kind in REPRESENTATION})
 
 
 def _vanilla_kept(results_root: Path | None, dataset: str, classes: Sequence[int] | None,

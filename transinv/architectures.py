@@ -13,7 +13,8 @@ from typing import NamedTuple, Sequence
 import pandas as pd
 
 from . import protocol
-from .analysis import mean_readout_away, run_cosines, run_representation, save_vanilla_representation, vanilla_cosines
+from .analysis import (kept_vanilla_representation, mean_readout_away, run_cosines, run_representation,
+                       vanilla_cosines)
 from .evaluate import normalized_accuracy
 from .experiments import Transfer, read_choices, record_choice
 from .protocol import ARCHITECTURES, DEFAULT_PRETRAINING
@@ -110,10 +111,10 @@ def architecture_readout(result: Architectures) -> pd.DataFrame:
     """The linear read-out of :mod:`transinv.representation` at each architecture's :func:`readout_layer`, on each
     fine-tuning's items: normalized accuracy at and away from the trained location, one row per (architecture,
     dataset, condition, seed), conditions as in :func:`architecture_cosines`. Networks whose read-out was not
-    kept (trained without their model at hand) are left out; nothing is trained, untrained networks' tables are
-    computed where they are not kept (seconds)."""
+    kept (trained without their model at hand, or untrained ones whose tables were not made with the runs) are
+    left out; nothing is computed or written."""
     def table(network, model, dataset, seed, preset, root):
-        tables = (save_vanilla_representation(dataset, preset, seed=seed, results_root=root, model=model)
+        tables = (kept_vanilla_representation(dataset, preset, seed=seed, results_root=root, model=model)
                   if network is None else run_representation(network, dataset, compute=False))
         if tables is None:
             return None
