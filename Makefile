@@ -117,16 +117,19 @@ include book/widgets.mk
 # as their pretraining is done, stopping cleanly at BUDGET seconds (the next call resumes); PACK=archive.tar.gz
 # also packs the finished runs' tables. On a GPU: make repetition PRESET=paper SEED=0 BUDGET=480 PACK=$OUT/t.tar.gz
 # FORGETFUL=True where checkpoints do not outlive the call (a borrowed GPU): only whole families are kept.
-# BEYOND=True adds this seed's runs of the experiment beyond the paper (its pairs come from experiment 2's runs).
+# BEYOND=True adds this seed's runs of the experiment beyond the paper (its pairs come from experiment 2's runs);
+# ARCHITECTURES=True this seed's runs of the architectures (their pretraining is chosen from experiment 2's runs).
 # IMAGENET_MODEL: experiment 1's ImageNet network (default: the one recorded with the results, else the preset's).
 SEED ?= 0
 BEYOND ?= False
+ARCHITECTURES ?= False
 FORGETFUL ?= False
 IMAGENET_MODEL ?=
 repetition: install
 	$(BIN)/python -m transinv.repetition run --preset $(PRESET) --seed $(SEED) --results $(RESULTS) \
 		--executor $(EXECUTOR) $(if $(BUDGET),--budget $(BUDGET)) $(if $(PACK),--pack $(PACK)) \
-		$(if $(filter True,$(BEYOND)),--beyond) $(if $(filter True,$(FORGETFUL)),--forgetful) \
+		$(if $(filter True,$(BEYOND)),--beyond) $(if $(filter True,$(ARCHITECTURES)),--architectures) \
+		$(if $(filter True,$(FORGETFUL)),--forgetful) \
 		$(if $(IMAGENET_MODEL),--imagenet-model $(IMAGENET_MODEL)) $(if $(filter True,$(DETACH)),--detach)
 
 benchmark: install

@@ -9,7 +9,8 @@
 # probe's result is committed (benchmarks/results/gpu_probe.json); the repetition then trains with the fastest.
 # Back in $OUT: paper-seed<SEED>.tar.gz (the finished runs' tables), its record, the probe's JSON, the log and
 # GPU samples; then: python -m transinv.repetition unpack <files_at>/paper-seed<SEED>.tar.gz --results results
-# BEYOND=1 in front of the command adds the seed's runs of the experiment beyond the paper (transinv.forgetting).
+# BEYOND=1 in front of the command adds the seed's runs of the experiment beyond the paper (transinv.forgetting);
+# ARCHITECTURES=1 the seed's runs of the architectures (transinv.architectures).
 set -uo pipefail
 SEED=${1:?seed} BUDGET=${2:?budget in seconds, for the probe and the repetition} COMMIT=${3:-unknown}
 PRESET=${PRESET:-paper} OUT=${OUT:-/tmp/out} PY=${PY:-python3} PROBE_SECONDS=${PROBE_SECONDS:-150}
@@ -32,4 +33,4 @@ $PY -c "from transinv.speedups import fastest; print('probe chose', fastest('$PR
 LEFT=$((BUDGET - ($(date +%s) - START)))
 $PY -m transinv.repetition run --preset "$PRESET" --seed "$SEED" --budget "$LEFT" --forgetful \
   "${SPEEDUPS[@]}" --checkpoint-seconds 1e9 --results /tmp/results --commit "$COMMIT" \
-  --pack "$OUT/$PRESET-seed$SEED.tar.gz" ${BEYOND:+--beyond} 2>&1 | tee "$OUT/log.txt"
+  --pack "$OUT/$PRESET-seed$SEED.tar.gz" ${BEYOND:+--beyond} ${ARCHITECTURES:+--architectures} 2>&1 | tee "$OUT/log.txt"
