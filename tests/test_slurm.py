@@ -20,8 +20,9 @@ from transinv.slurm_queue import SubmitterBusy, queued_jobs, recorded_jobs, subm
 pytestmark = pytest.mark.slurm
 
 DIGITS = RunConfig("mnist", "translated", "tiny", classes=(0, 1, 2))
-# Slower than tiny (larger batches, a longer stopping rule): it is still training when the test requeues it.
-SLOW = dataclasses.replace(TINY, name="tiny-slow", batch_size=128, pretrain_iter_scale=0.03)
+# Slower than tiny (larger batches, a longer stopping rule: 500 iterations, a minute or more on one core): still
+# training when the test requeues it, and for longer than Slurm waits (KillWait) before it kills the first try.
+SLOW = dataclasses.replace(TINY, name="tiny-slow", batch_size=128, pretrain_iter_scale=0.1)
 
 
 def _job(cluster, job_id: str) -> dict:
