@@ -170,7 +170,7 @@ shown
 # ## Verdict
 
 # %%
-measured, verdict = verdicts.architectures_verdict(table)
+measured, verdict = verdicts.architectures_verdict(table, expected=chosen)
 meaning = {
     "supported": "Every architecture that is not invariant by design learned invariance from a translated "
                  "pretraining, as VGG16 does in the paper: the paper's account extends beyond its architecture.",

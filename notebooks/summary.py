@@ -87,7 +87,7 @@ import json
 
 import pandas as pd
 
-from transinv import analysis, tables
+from transinv import analysis, protocol, tables
 from transinv import architectures as ar
 from transinv import experiments as ex
 from transinv import forgetting as fg
@@ -111,7 +111,8 @@ readout = analysis.representation_conditions(exp2.pretrained, exp2.finetuned)["r
 claims = claims_table(tables.summarize(exp1), tables.summarize(exp2.finetuned + exp2.vanilla), cosines,
                       tables.summarize(exp3.finetuned + exp3.vanilla), tables.summarize(exp3.pretrained),
                       fg.forgetting_table(beyond), readout=readout,
-                      architectures=ar.architecture_table(architectures))
+                      architectures=ar.architecture_table(architectures),
+                      architectures_expected=protocol.ARCHITECTURES)
 
 # %% [markdown]
 # ## Verdicts

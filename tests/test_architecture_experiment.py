@@ -68,3 +68,6 @@ def test_the_summary_has_a_row_for_it():
     claims = claims_table(**tables(), architectures=table)
     assert claims.loc["beyond the paper: architectures", "verdict"] == "supported"
     assert "beyond the paper: architectures" not in claims_table(**tables()).index
+    waiting = claims_table(**tables(), architectures=table, architectures_expected=["vgg16_small", "resnet18_small"])
+    assert waiting.loc["beyond the paper: architectures", "verdict"] == NOT_RUN
+    assert "resnet18_small are not finished" in waiting.loc["beyond the paper: architectures", "we measured"]

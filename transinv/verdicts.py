@@ -18,6 +18,8 @@ pretrained ones: see the cosine page).
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import pandas as pd
 
 from .analysis import mean_cosine_away, mean_readout_away
@@ -346,7 +348,7 @@ def beyond_the_paper(table: pd.DataFrame) -> tuple[str, str]:
             f"seeds: {shown}{counted}"), verdict
 
 
-def architectures_verdict(table: pd.DataFrame) -> tuple[str, str]:
+def architectures_verdict(table: pd.DataFrame, expected: Sequence[str] | None = None) -> tuple[str, str]:
     """What we measured, and a verdict, on :data:`ARCHITECTURES_QUESTION`, from
     :func:`transinv.architectures.architecture_table`'s table. The rule, fixed before the runs: only networks that
     learned count (:func:`learned`); per architecture, the mean over datasets and seeds of the normalized accuracy
@@ -354,9 +356,11 @@ def architectures_verdict(table: pd.DataFrame) -> tuple[str, str]:
     fine-tuned there after a fully translated pretraining. An architecture is invariant by design when its vanilla
     networks are at least ``INVARIANT``; it tests the question when they are below ``NEAR_CHANCE``, and learns
     invariance when its fine-tuned networks are then at least ``INVARIANT``. "supported": every architecture that
-    tests it learns invariance; "partly supported": some do; "not supported": none does."""
+    tests it learns invariance; "partly supported": some do; "not supported": none does. With ``expected`` (the
+    experiment's architectures), nothing is judged until each has finished networks in both conditions."""
     if table.empty:
         return "no network finished yet: nothing to judge", NOT_RUN
+    missing = [m for m in expected or () if set(table.loc[table["model"] == m, "condition"]) < {"vanilla", "fine-tuned"}]
     evidence = table[learned(table)]
     means = evidence.groupby(["model", "condition"], sort=False)["away_normalized"].mean().unstack("condition")
     means = means.reindex(index=list(dict.fromkeys(table["model"])), columns=["vanilla", "fine-tuned"])
@@ -368,6 +372,9 @@ def architectures_verdict(table: pd.DataFrame) -> tuple[str, str]:
     tested = [m for m in means.index if means.loc[m, "vanilla"] < NEAR_CHANCE and means.loc[m, "fine-tuned"] ==
               means.loc[m, "fine-tuned"]]
     design = f"invariant by design (vanilla ≥ {INVARIANT}): {', '.join(by_design) or 'none'}"
+    if missing:
+        return (f"the runs of {', '.join(missing)} are not finished in both conditions yet: nothing judged. So far, "
+                f"normalized accuracy away, mean over datasets and seeds: {shown}{counted}"), NOT_RUN
     if not tested:
         return (f"{design}; no architecture both below {NEAR_CHANCE} from scratch and with a fine-tuned network "
                 f"that learned: nothing to judge. Normalized accuracy away, mean over datasets and seeds: "
@@ -382,12 +389,14 @@ def architectures_verdict(table: pd.DataFrame) -> tuple[str, str]:
 
 def claims_table(exp1: pd.DataFrame, exp2: pd.DataFrame, cosines: pd.DataFrame, exp3: pd.DataFrame,
                  exp3_pretraining: pd.DataFrame, forgetting: pd.DataFrame | None = None,
-                 readout: pd.DataFrame | None = None, architectures: pd.DataFrame | None = None) -> pd.DataFrame:
+                 readout: pd.DataFrame | None = None, architectures: pd.DataFrame | None = None,
+                 architectures_expected: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per claim of the introduction. Inputs are :func:`transinv.tables.summarize` tables
     (``exp3_pretraining``: experiment 3's pretrained runs), :func:`transinv.analysis.cosine_conditions`'s table and
     the read-out table of :func:`transinv.analysis.representation_conditions`; with ``forgetting``
     (:func:`transinv.forgetting.forgetting_table`), a row "beyond the paper"; with ``architectures``
-    (:func:`transinv.architectures.architecture_table`), a row "beyond the paper: architectures"."""
+    (:func:`transinv.architectures.architecture_table`; ``architectures_expected``: its architectures, see
+    :func:`architectures_verdict`), a row "beyond the paper: architectures"."""
     vanilla = pd.concat([exp1[exp1["pretrain"] == "vanilla"], exp2[exp2["pretrain"] == "vanilla"]])
     measured = [_claim1(vanilla), _claim2(exp1), _claim3(exp2), _claim4(cosines, readout),
                 _claim5(exp3, exp3_pretraining)]
@@ -398,7 +407,7 @@ def claims_table(exp1: pd.DataFrame, exp2: pd.DataFrame, cosines: pd.DataFrame, 
         rows.append({"claim": "beyond the paper", "the paper reports": BEYOND, "we measured": text,
                      "verdict": verdict})
     if architectures is not None:
-        text, verdict = architectures_verdict(architectures)
+        text, verdict = architectures_verdict(architectures, architectures_expected)
         rows.append({"claim": "beyond the paper: architectures", "the paper reports": ARCHITECTURES_QUESTION,
                      "we measured": text, "verdict": verdict})
     return pd.DataFrame(rows).set_index("claim")
