@@ -103,3 +103,16 @@ def test_a_fine_tuning_is_named_under_its_parent_before_the_parent_has_trained(t
     planned = find_run(child, tmp_path, device="cpu", precision="float32", parent=parent)
     run(parent_config, tmp_path, device="cpu", precision="float32", progress=False)
     assert find_run(child, tmp_path, device="cpu", precision="float32") == planned
+
+
+def test_status_without_slurm_says_so_and_what_it_needs(tmp_path, monkeypatch, capsys):
+    from transinv import protocol
+
+    def no_slurm():
+        raise RuntimeError("squeue is not found: run this where Slurm's commands are (a login node)")
+
+    monkeypatch.setattr(slurm_grid, "queued_jobs", no_slurm)
+    with pytest.raises(SystemExit) as stopped:
+        protocol.main(["status", "--preset", "tiny", "--results", str(tmp_path)])
+    assert stopped.value.code == 1
+    assert "status needs Slurm's queue, and could not read it: squeue is not found" in capsys.readouterr().err

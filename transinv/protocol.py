@@ -211,13 +211,20 @@ def main(argv: list[str] | None = None) -> None:
     see.add_argument("--preset", default="paper")
     see.add_argument("--seed", type=int, default=0)
     see.add_argument("--results", default="results")
+    see.add_argument("--beyond", action="store_true", help="also the runs beyond the paper (as submitted with it)")
+    see.add_argument("--architectures", action="store_true", help="also the architectures' runs (the same)")
     args = parser.parse_args(argv)
     from .executors import locate_options  # here: they import this module
     from .experiments import results_dir
-    from .repetition import graph
+    from .repetition import architectures_pretraining, beyond_pairs, graph
     from .slurm_grid import status, status_lines
-    counts, failures = status(graph(args.preset, args.seed, args.results), results_dir(args.results, args.preset),
-                              locate_options("slurm"))
+    pairs = beyond_pairs(args.preset, args.results) if args.beyond else ()
+    pretrain = architectures_pretraining(args.preset, args.results, record=False) if args.architectures else None
+    work = graph(args.preset, args.seed, args.results, pairs=pairs, architectures_pretrain=pretrain)
+    try:
+        counts, failures = status(work, results_dir(args.results, args.preset), locate_options("slurm"))
+    except RuntimeError as error:  # Slurm's commands missing, or no controller to answer them
+        parser.exit(1, f"status needs Slurm's queue, and could not read it: {error}\n")
     print("\n".join(status_lines(counts, failures)))
 
 

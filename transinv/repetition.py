@@ -57,11 +57,11 @@ def beyond_pairs(preset: str, results_root: str | Path) -> list[protocol.Pair]:
         protocol.CONTROL]
 
 
-def architectures_pretraining(preset: str, results_root: str | Path) -> str:
+def architectures_pretraining(preset: str, results_root: str | Path, record: bool = True) -> str:
     """The pretraining of the architectures' runs: chosen by :func:`transinv.architectures.chosen_pretraining` from
-    the finished runs of experiment 2's first repetition (seed 0), and kept."""
+    the finished runs of experiment 2's first repetition (seed 0), and kept (unless ``record`` is False)."""
     datasets, root = protocol.PAPER_DATASETS, results_dir(results_root, preset)
-    return chosen_pretraining(exp2(datasets, datasets, preset, 1, 0, root, train=False), root, record=True)[0]
+    return chosen_pretraining(exp2(datasets, datasets, preset, 1, 0, root, train=False), root, record=record)[0]
 
 
 def graph(preset: str, seed: int, results_root: str | Path, *, imagenet: str | None = None,
