@@ -72,9 +72,9 @@ def test_a_budget_stops_it_and_the_next_call_finishes_it(tmp_path, capsys):
     whole = repetition.run_repetition("tiny", 0, tmp_path, workers=2, device="cpu")
     assert whole["complete"] and whole["finished_runs"] == runs == whole["runs_in_repetition"]
     assert whole["trained_now"] == runs - cut["finished_runs"]  # nothing trained twice
-    spent = whole["where_the_time_went"]
-    assert spent["train"] > 0 and spent["eval"] > 0 and spent["setup"] > 0
-    assert spent["worker_seconds"] == pytest.approx(spent["setup"] + spent["train"] + spent["eval"] + spent["rest"])
+    spent = whole["where_the_time_went"]  # the second call's own seconds, though it resumed runs cut at the budget
+    assert 0 < spent["runs_trained_now"] <= spent["worker_seconds"] * 1.02  # (polling: runs end up to 1 s late)
+    assert spent["worker_seconds"] == pytest.approx(spent["runs_trained_now"] + spent["rest"], abs=0.2)
     ended = [line.split("] ")[1].split(":")[0] for line in capsys.readouterr().out.splitlines()
              if line.startswith("[") and " iterations (" in line]  # the runs, as they finished
     for k, run_id in enumerate(ended):  # fine-tunings start once their pretraining is done ...

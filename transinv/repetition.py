@@ -40,7 +40,7 @@ from .graph import Graph
 from .models import MODELS
 from .presets import get_preset
 from .provenance import git
-from .runs import Run, finished_runs
+from .runs import finished_runs
 from .runs.directory import table_fingerprint
 from .estimate import Estimate
 from .scheduler import collect, families, made_from_another_training, schedule
@@ -128,7 +128,7 @@ def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_s
             "left_unfinished": left, "complete": left == 0, "failed": outcome.failed,
             "families_not_started": outcome.left, "checkpoint_seconds": checkpoint_seconds,
             "speedups": None if speedups is None else speedups.to_dict(),
-            "where_the_time_went": _time_spent(outcome.trained, outcome.workers, outcome.wall_seconds),
+            "where_the_time_went": _time_spent(outcome),
             "train_images": sum(r.result["iterations"] * r.preset.batch_size for r in finished.values()),
             "train_images_now": sum(r.result["iterations"] * r.preset.batch_size for r in outcome.trained),
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
@@ -138,13 +138,13 @@ def run_repetition(preset: str, seed: int, results_root: str | Path, *, budget_s
             "architectures": {"models": list(protocol.ARCHITECTURES), "pretraining": pretrain} if architectures else None}
 
 
-def _time_spent(trained: list[Run], workers: int, wall: float) -> dict:
-    """Worker-seconds of this call, by what the runs trained now spent them on; the rest went to runs cut at the
-    budget, cosine tables, starting the workers and waiting."""
-    spent = {part: round(sum(r.result.get(f"{part}_seconds", 0.0) for r in trained), 1)
-             for part in ("setup", "train", "eval")}
-    return {"worker_seconds": round(workers * wall, 1), **spent,
-            "rest": round(workers * wall - sum(spent.values()), 1)}
+def _time_spent(outcome) -> dict:
+    """Worker-seconds of this call: those of the runs trained now (from their start in this call to their end:
+    setup, training or what was left of it, evaluation, tables) and the rest (runs cut at the budget, untrained
+    networks' tables, starting the workers, waiting). A run's own ``train_seconds`` adds up every call it took."""
+    worker = outcome.workers * outcome.wall_seconds
+    runs = sum(outcome.seconds_now.values())
+    return {"worker_seconds": round(worker, 1), "runs_trained_now": round(runs, 1), "rest": round(worker - runs, 1)}
 
 
 def pack(results_root: str | Path, preset: str, record: dict, archive: str | Path) -> Path:

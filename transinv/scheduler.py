@@ -125,6 +125,7 @@ class Outcome:
     workers: int = 1
     wall_seconds: float = 0.0
     jobs: dict[tuple, str] = field(default_factory=dict)  # on Slurm: the jobs this call submitted, by node key
+    seconds_now: dict[str, float] = field(default_factory=dict)  # run id -> its worker's seconds in this call
 
 
 def _train(config: RunConfig, results_root: str, device: str, checkpoint_seconds: float, tables: list[Items],
@@ -152,7 +153,7 @@ class _Call:
         self.rank = {n.key: k for k, n in enumerate(graph)}
         self.outcome = Outcome(dict(self.located), workers=options["workers"])
         self.queue: list[tuple[Node, Path]] = []  # runs that can start, each with the folder it trains in
-        self.running: dict = {}                   # pool handle -> (node, folder)
+        self.running: dict = {}                   # pool handle -> (node, folder, when it started)
         self.staged: dict[tuple, set] = {}        # family root key -> keys of its members finished in staging
         self.start = time.perf_counter()
 
@@ -205,10 +206,11 @@ class _Call:
             elif here.ready(need_model):
                 self.queue += [(child, folder) for child in self.graph.children(node)]
                 return
+        started = time.perf_counter()  # before: an inline pool trains in apply_async itself
         handle = self.pool.apply_async(_train, (config, str(folder), self.options["device"],
                                                 self.options["checkpoint_seconds"], node.tables, need_model,
                                                 self.options["speedups"]))
-        self.running[handle] = (node, folder)
+        self.running[handle] = (node, folder, started)
 
     def finish_ready(self) -> None:
         """Record the runs that ended: their children can start; a family that is now whole is moved in place."""
@@ -216,7 +218,7 @@ class _Call:
         if not done:
             time.sleep(POLL_SECONDS)
         for handle in done:
-            node, folder = self.running.pop(handle)
+            node, folder, started = self.running.pop(handle)
             try:
                 finished = Run(Path(handle.get()))
             except Exception as error:  # reported, and the others go on
@@ -225,6 +227,7 @@ class _Call:
                 continue
             self.outcome.runs[node.key] = finished
             self.outcome.trained.append(finished)
+            self.outcome.seconds_now[finished.id] = round(time.perf_counter() - started, 1)
             print(f"[{self.elapsed():6.0f} s] {finished.id}: {finished.result['iterations']} iterations "
                   f"({finished.result['stop_reason']}), {finished.result['train_seconds']:.0f} s", flush=True)
             self.queue += [(child, folder) for child in self.graph.children(node)]
