@@ -100,11 +100,11 @@ def save_vanilla_cosines(dataset: str, preset: str | Preset, *, seed: int, resul
 
 
 def run_cosines(r: Run, dataset: str, device: str | torch.device = "cpu", *,
-                classes: Sequence[int] | None = None) -> pd.DataFrame:
+                classes: Sequence[int] | None = None, compute: bool = True) -> pd.DataFrame | None:
     """:func:`cosine_similarity` of a trained run on ``dataset``'s items (of ``classes`` only, if given), kept in
-    the run's directory."""
-    return r.analysis(f"cosine-{dataset}{_suffix(classes)}", lambda: cosine_similarity(
-        r.load_model(device), _items(dataset, classes), r.preset, device=device))
+    the run's directory. ``compute=False``: None where it was not kept."""
+    return r.analysis(f"cosine-{dataset}{_suffix(classes)}", (lambda: cosine_similarity(
+        r.load_model(device), _items(dataset, classes), r.preset, device=device)) if compute else None)
 
 
 def cosine_conditions(pretrained: Sequence[Run], finetuned: Sequence[Run], preset: str | Preset) -> pd.DataFrame:

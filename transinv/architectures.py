@@ -94,8 +94,7 @@ def architecture_cosines(result: Architectures) -> pd.DataFrame:
     def table(network, model, dataset, seed, preset, root):
         if network is None:
             return vanilla_cosines(dataset, preset, seed=seed, results_root=root, model=model)
-        kept = (network.path / f"cosine-{dataset}.csv").is_file()
-        return run_cosines(network, dataset) if kept or network.has_model else None  # None: shared without it
+        return run_cosines(network, dataset, compute=network.has_model)  # None: shared without it
 
     columns = ["label", "class", "x", "dx", "cosine", "architecture", "dataset", "condition", "seed", "learned"]
     return _by_network(result, table, columns)

@@ -130,12 +130,14 @@ class Run:
                                     f"call run(config, results_root, need_model=True) to train it again")
         return _model_from(checkpoint_of(self, map_location=device), device).eval()
 
-    def analysis(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    def analysis(self, name: str, compute: Callable[[], pd.DataFrame] | None) -> pd.DataFrame | None:
         """A table computed from the trained run, kept in its directory as ``<name>.csv`` (so that shared
-        results need no model): read if it is there, else ``compute()``d and written."""
+        results need no model): read if it is there, else ``compute()``d and written (None without ``compute``)."""
         kept = self.path / f"{name}.csv"
         if kept.is_file():
             return pd.read_csv(kept)
+        if compute is None:
+            return None
         table = compute()
         atomic_write(kept, lambda tmp: table.to_csv(tmp, index=False))
         return table
